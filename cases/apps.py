@@ -1,0 +1,21 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_audit_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    from cases.db_triggers import install_audit_triggers
+
+    install_audit_triggers(connections[using])
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = _("Verification cases")
+
+    def ready(self) -> None:
+        post_migrate.connect(_ensure_audit_triggers, sender=self)

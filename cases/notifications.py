@@ -1,0 +1,122 @@
+"""Applicant e-mails about their case, through an outbox.
+
+The Notification row is written in the same transaction as the event; the e-mail is sent by a
+Celery task after commit. A lost task is picked up again by the periodic resend; a redelivered
+task finds the row already claimed and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from cases.models import CaseEvent, Notification, ReasonCode
+from cases.states import CaseState, EventType, Slot
+
+log = logging.getLogger(__name__)
+
+# The events an applicant hears about (DESIGN §3, "applicant hears").
+APPLICANT_EVENTS = {
+    EventType.SUBMITTED,
+    EventType.MATERIALS_REQUESTED,
+    EventType.RESUBMITTED,
+    EventType.APPROVED,
+    EventType.REJECTED,
+    EventType.REAPPLIED,
+    EventType.FROZEN,
+    EventType.UNFROZEN,
+    EventType.CLOSED,
+}
+RESEND_AFTER = timedelta(minutes=2)
+
+
+def notifications_schedule_for_event(event: CaseEvent) -> list[Notification]:
+    """Inside the event's transaction: queue the applicant's e-mail, and send it after commit."""
+    if event.event_type not in APPLICANT_EVENTS:
+        return []
+    applicant = event.case.applicant
+    if not applicant.email:
+        return []
+    notification = Notification.objects.create(
+        event=event, recipient=applicant, language=applicant.preferred_language
+    )
+    transaction.on_commit(lambda: _enqueue(notification.pk))
+    return [notification]
+
+
+def _enqueue(notification_id: int) -> None:
+    from cases.tasks import send_notification
+
+    try:
+        send_notification.delay(notification_id=notification_id)
+    except Exception:  # the broker is down: the periodic resend will pick the row up
+        log.exception("could not enqueue notification %s; it will be resent", notification_id)
+
+
+def _reason_lines(event: CaseEvent, language: str) -> list[str]:
+    if event.event_type == EventType.FROZEN:
+        reasons = ReasonCode.objects.filter(code__in=event.reason_codes, disclosed_to_applicant=True)
+    else:
+        reasons = ReasonCode.objects.filter(code__in=event.reason_codes)
+    return [reason.applicant_message(language) for reason in reasons]
+
+
+def render_notification(notification: Notification) -> tuple[str, str]:
+    event = notification.event
+    case = event.case
+    with translation.override(notification.language):
+        context = {
+            "case": case,
+            "event": event,
+            "state_label": CaseState(event.to_state).label if event.to_state else "",
+            "reasons": _reason_lines(event, notification.language),
+            "slots": [Slot(slot).label for slot in event.data.get("slots", []) if slot in Slot],
+            "message": event.message if event.event_type != EventType.FROZEN else "",
+            "recipient": notification.recipient,
+        }
+        subject = render_to_string("emails/case_event_subject.txt", context).strip()
+        body = render_to_string("emails/case_event.txt", context)
+    return " ".join(subject.split()), body
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one queued e-mail at most once. Returns whether this call sent it.
+
+    Side effects: claims the row, sends the e-mail, marks the row sent.
+    """
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=notification_id, claimed_at=None).update(
+        claimed_at=now
+    )
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("event__case", "recipient").get(
+        pk=notification_id
+    )
+    subject, body = render_notification(notification)
+    try:
+        send_mail(subject, body, None, [notification.recipient.email])
+    except Exception:
+        # Unclaim so the periodic resend tries again; nothing was delivered.
+        Notification.objects.filter(pk=notification_id).update(claimed_at=None)
+        raise
+    Notification.objects.filter(pk=notification_id).update(sent_at=timezone.now())
+    return True
+
+
+def notifications_resend_stale() -> int:
+    """Re-enqueue queued e-mails whose task never ran (broker down, worker lost)."""
+    cutoff = timezone.now() - RESEND_AFTER
+    ids = list(
+        Notification.objects.filter(claimed_at=None, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for notification_id in ids:
+        _enqueue(notification_id)
+    return len(ids)

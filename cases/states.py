@@ -1,0 +1,152 @@
+"""States, event types, decisions, material slots and their groups (DESIGN §2–§4)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseState(models.TextChoices):
+    # DESIGN §3's "(new)": the applicant is still filling the slots; no clock, no queue.
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    REVIEWING = "reviewing", _("Under review")
+    NEEDS_MATERIALS = "needs_materials", _("Waiting for materials")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ACCOUNT_FROZEN = "account_frozen", _("Account frozen")
+    CLOSED = "closed", _("Closed")
+
+
+S = CaseState
+FREEZABLE_STATES = (S.SUBMITTED, S.REVIEWING, S.NEEDS_MATERIALS, S.APPROVED, S.REJECTED)
+CLOSABLE_STATES = (S.APPROVED, S.REJECTED, S.NEEDS_MATERIALS, S.ACCOUNT_FROZEN)
+# States in which the applicant may still add documents or correct declared data.
+APPLICANT_EDITABLE_STATES = (S.DRAFT, S.NEEDS_MATERIALS, S.REJECTED)
+OPEN_STATES = (S.DRAFT, S.SUBMITTED, S.REVIEWING, S.NEEDS_MATERIALS)
+
+
+class EventType(models.TextChoices):
+    CREATED = "created", _("Application started")
+    DECLARED_DATA_UPDATED = "declared_data_updated", _("Declared data updated")
+    DOCUMENT_UPLOADED = "document_uploaded", _("Document uploaded")
+    DOCUMENT_VERDICT = "document_verdict", _("Document reviewed")
+    SUBMITTED = "submitted", _("Submitted")
+    CLAIMED = "claimed", _("Claimed")
+    ASSIGNED = "assigned", _("Assigned")
+    RELEASED = "released", _("Released to the queue")
+    MATERIALS_REQUESTED = "materials_requested", _("Materials requested")
+    RESUBMITTED = "resubmitted", _("Resubmitted")
+    DECISION_PROPOSED = "decision_proposed", _("Decision proposed for a second signature")
+    DECISION_SENT_BACK = "decision_sent_back", _("Proposed decision sent back")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    REAPPLIED = "reapplied", _("Applied again")
+    FROZEN = "frozen", _("Account frozen")
+    UNFROZEN = "unfrozen", _("Account unfrozen")
+    CLOSED = "closed", _("Closed")
+
+
+class Decision(models.TextChoices):
+    """What a reason code may justify, and what a four-eyes proposal may carry."""
+
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    REQUEST_MATERIALS = "request_materials", _("Request materials")
+    REUPLOAD = "reupload", _("Request a new upload of a document")
+    FREEZE = "freeze", _("Freeze")
+    UNFREEZE = "unfreeze", _("Unfreeze")
+    CLOSE = "close", _("Close")
+
+
+FOUR_EYES_DECISIONS = (Decision.APPROVE, Decision.REJECT, Decision.UNFREEZE)
+
+
+class ActorType(models.TextChoices):
+    USER = "user", _("Person")
+    SYSTEM = "system", _("System")
+    INTEGRATION = "integration", _("Integration")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, _("Low")
+    NORMAL = 1, _("Normal")
+    HIGH = 2, _("High")
+    URGENT = 3, _("Urgent")
+
+
+class Verdict(models.TextChoices):
+    PENDING = "pending", _("Not yet reviewed")
+    ACCEPTED = "accepted", _("Accepted")
+    REUPLOAD_REQUESTED = "reupload_requested", _("New upload requested")
+
+
+class ProgramCode(models.TextChoices):
+    REAL_NAME = "real_name", _("Real-name verification")
+    VIDEO = "video", _("Video verification")
+    CREDIT = "credit", _("Credit-based verification")
+    BUSINESS = "business", _("Business verification")
+
+
+class MaterialKind(models.TextChoices):
+    IMAGE = "image", _("Image")
+    PDF = "pdf", _("PDF")
+    VIDEO = "video", _("Video")
+    DATA = "data", _("Declared data")
+
+
+class Slot(models.TextChoices):
+    """Typed material slots. `declared_data` is the form the applicant filled in, not a file."""
+
+    DECLARED_DATA = "declared_data", _("Personal information")
+    ID_FRONT = "id_front", _("ID card, front")
+    ID_BACK = "id_back", _("ID card, back")
+    SELFIE_WITH_ID = "selfie_with_id", _("Selfie holding the ID card")
+    LIVENESS_VIDEO = "liveness_video", _("Liveness video")
+    LEGAL_REP_ID_FRONT = "legal_rep_id_front", _("Legal representative's ID card, front")
+    LEGAL_REP_ID_BACK = "legal_rep_id_back", _("Legal representative's ID card, back")
+    BUSINESS_LICENCE = "business_licence", _("Business licence")
+    FINANCIAL_STATEMENTS = "financial_statements", _("Financial statements")
+    TAX_REGISTRATION = "tax_registration", _("Tax registration certificate")
+    PERSONAL_INFO_FORM = "personal_info_form", _("Personal information form")
+
+
+SLOT_KINDS: dict[str, tuple[str, ...]] = {
+    Slot.DECLARED_DATA: (MaterialKind.DATA,),
+    Slot.ID_FRONT: (MaterialKind.IMAGE,),
+    Slot.ID_BACK: (MaterialKind.IMAGE,),
+    Slot.SELFIE_WITH_ID: (MaterialKind.IMAGE,),
+    Slot.LIVENESS_VIDEO: (MaterialKind.VIDEO,),
+    Slot.LEGAL_REP_ID_FRONT: (MaterialKind.IMAGE,),
+    Slot.LEGAL_REP_ID_BACK: (MaterialKind.IMAGE,),
+    Slot.BUSINESS_LICENCE: (MaterialKind.IMAGE, MaterialKind.PDF),
+    Slot.FINANCIAL_STATEMENTS: (MaterialKind.PDF,),
+    Slot.TAX_REGISTRATION: (MaterialKind.PDF,),
+    Slot.PERSONAL_INFO_FORM: (MaterialKind.PDF, MaterialKind.IMAGE),
+}
+
+FILE_SLOTS = tuple(slot for slot, kinds in SLOT_KINDS.items() if MaterialKind.DATA not in kinds)
+
+
+class ReasonCategory(models.TextChoices):
+    INFORMATION = "information", _("Information")
+    MATERIALS = "materials", _("Materials")
+    BIOMETRIC = "biometric", _("Biometric")
+    FRAUD = "fraud", _("Fraud")
+    ELIGIBILITY = "eligibility", _("Eligibility")
+    TECHNICAL = "technical", _("Technical")
+    ACCOUNT = "account", _("Account")
+    PROCESS = "process", _("Process")
+
+
+class ReasonOutcome(models.TextChoices):
+    RETRY = "retry", _("May try again")
+    FINAL = "final", _("Final")
+    NONE = "none", _("Not a rejection reason")
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a second signature")
+    COUNTERSIGNED = "countersigned", _("Countersigned")
+    SENT_BACK = "sent_back", _("Sent back")
+    SUPERSEDED = "superseded", _("Superseded")

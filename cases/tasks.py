@@ -1,0 +1,25 @@
+"""Thin Celery tasks: keyword-only ids in, a service call, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(
+    name="cases.send_notification",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def send_notification(*, notification_id: int) -> bool:
+    from cases.notifications import notification_send
+
+    return notification_send(notification_id=notification_id)
+
+
+@shared_task(name="cases.resend_stale_notifications")
+def resend_stale_notifications() -> int:
+    from cases.notifications import notifications_resend_stale
+
+    return notifications_resend_stale()

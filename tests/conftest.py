@@ -1,0 +1,119 @@
+"""Shared test set-up: a real Redis (embedded unless REDIS_URL is set), role users, and the
+append-only triggers around the suite's own table flushes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from accounts.roles import Role
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis the tests use: REDIS_URL when given, else an embedded one for this run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    from kycreview.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(settings.VAR_DIR) / "redis" / f"test-{os.getpid()}.sock").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _celery_broker(redis_url: str) -> None:
+    """Point Celery at the test Redis before anything publishes."""
+    from kycreview.celery import app
+    from kycreview.settings import celery_url
+
+    settings.REDIS_URL = redis_url
+    settings.CELERY_BROKER_URL = celery_url(redis_url)
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def transactional_db(transactional_db: None) -> Iterator[None]:
+    """Transactional tests end with a flush of every table. On SQLite that is DELETE FROM, which
+    the append-only trigger refuses; drop it for the flush. post_migrate re-creates it."""
+    yield
+    from django.db import connection
+
+    from cases.db_triggers import drop_audit_triggers
+
+    if connection.vendor == "sqlite":
+        drop_audit_triggers(connection)
+
+
+@pytest.fixture(autouse=True)
+def _private_media(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    """Each test writes documents to its own private directory."""
+    location = tmp_path / "private"
+    settings.PRIVATE_MEDIA_ROOT = location
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "base_url": None},
+        },
+    }
+
+
+def make_user(email: str, *roles: str, **extra: object) -> User:
+    user = User.objects.create_user(email=email, password="pw-" + email, **extra)
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    is_staff = any(role != Role.APPLICANT for role in roles)
+    if is_staff:
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+@pytest.fixture
+def applicant(db: None) -> User:
+    return make_user("alice@example.com", Role.APPLICANT, full_name="Alice Applicant")
+
+
+@pytest.fixture
+def other_applicant(db: None) -> User:
+    return make_user("oscar@example.com", Role.APPLICANT)
+
+
+@pytest.fixture
+def reviewer(db: None) -> User:
+    return make_user("rita@example.com", Role.REVIEWER)
+
+
+@pytest.fixture
+def other_reviewer(db: None) -> User:
+    return make_user("rob@example.com", Role.REVIEWER)
+
+
+@pytest.fixture
+def senior(db: None) -> User:
+    return make_user("sam@example.com", Role.SENIOR_REVIEWER)
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return make_user("sue@example.com", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def other_supervisor(db: None) -> User:
+    return make_user("steve@example.com", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return make_user("audrey@example.com", Role.AUDITOR)
