@@ -68,7 +68,11 @@ DECLARED_FIELDS = (
 )
 APPLICANT_CLOSE_REASONS = {"CLOSURE_REQUESTED"}
 APPLICANT_FREEZE_REASONS = {"THEFT_REPORTED"}
-SYSTEM_CLOSE_REASONS = {"APPLICANT_NO_RESPONSE", "FINAL_REJECTION_AGED_OUT"}
+# The system closes only for these reasons, each from the one state it belongs to.
+SYSTEM_CLOSE_REASONS = {
+    "APPLICANT_NO_RESPONSE": CaseState.NEEDS_MATERIALS,
+    "FINAL_REJECTION_AGED_OUT": CaseState.REJECTED,
+}
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -376,8 +380,7 @@ def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
             field_errors={"slots": missing},
         )
     now = timezone.now()
-    MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
-    return _apply(
+    event = _apply(
         case,
         "resubmit",
         actor=actor,
@@ -386,6 +389,8 @@ def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
         at=now,
         args={"now": now},
     )
+    MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
+    return event
 
 
 @transaction.atomic
@@ -410,11 +415,12 @@ def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
             field_errors={"slots": missing},
         )
     now = timezone.now()
-    if request is not None:
-        MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
-    return _apply(
+    event = _apply(
         case, "reapply", actor=actor, event_type=EventType.REAPPLIED, at=now, args={"now": now}
     )
+    if request is not None:
+        MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
+    return event
 
 
 # --- the reviewer's side --------------------------------------------------------------------
@@ -769,7 +775,7 @@ def case_close(*, case: Case, actor: Actor, reason_code: str, note: str = "") ->
     if rules.is_owner(case, actor) and not rules.is_supervisor(actor):
         allowed = reason.code in APPLICANT_CLOSE_REASONS
     elif rules.is_system(actor):
-        allowed = reason.code in SYSTEM_CLOSE_REASONS
+        allowed = SYSTEM_CLOSE_REASONS.get(reason.code) == case.state
     else:
         allowed = True
     if not allowed:
