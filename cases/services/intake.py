@@ -1,0 +1,258 @@
+"""The applicant's side: start an application, fill it, submit, resubmit, apply again."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import crypto, rules
+from cases.actors import Actor, IntegrationActor, actor_label, is_user
+from cases.audit import record_case_event
+from cases.errors import (
+    InvalidInput,
+    InvalidState,
+    NotPermitted,
+)
+from cases.models import (
+    Case,
+    CaseEvent,
+    Document,
+    MaterialRequest,
+    Program,
+)
+from cases.services._common import (
+    DECLARED_FIELDS,
+    _actor_user,
+    _apply,
+    _check,
+    _deny,
+    _lock,
+    _state_label,
+)
+from cases.states import (
+    APPLICANT_EDITABLE_STATES,
+    FILE_SLOTS,
+    EventType,
+    Slot,
+)
+
+
+def _set_declared_data(case: Case, declared: dict[str, Any]) -> list[str]:
+    unknown = sorted(set(declared) - set(DECLARED_FIELDS))
+    if unknown:
+        raise InvalidInput(_("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)})
+    for field, value in declared.items():
+        setattr(case, field, value)
+    if "id_number" in declared:
+        case.id_number = crypto.normalize_id_number(case.id_number or "")
+        case.id_number_index = crypto.blind_index(case.id_number) if case.id_number else ""
+    return sorted(declared)
+
+
+@transaction.atomic
+def case_create(
+    *,
+    program: Program,
+    applicant: Any,
+    actor: Actor,
+    declared: dict[str, Any] | None = None,
+    previous_case: Case | None = None,
+) -> Case:
+    """Start an application (state draft). Side effects: a Case row and its `created` event."""
+    if not program.is_active:
+        raise InvalidInput(_("This program does not accept applications at the moment."))
+    if is_user(actor) and actor != applicant:
+        raise NotPermitted(_("You can only apply for yourself."))
+    if is_user(actor) and not actor.has_perm("cases.apply_for_verification"):
+        raise NotPermitted(_("Your account cannot apply for verification."))
+    if previous_case is not None and previous_case.applicant_id != applicant.pk:
+        raise InvalidInput(_("The earlier case belongs to someone else."))
+    now = timezone.now()
+    case = Case(program=program, applicant=applicant, previous_case=previous_case, created_at=now)
+    if isinstance(actor, IntegrationActor):
+        case.integration = actor.name
+    fields = _set_declared_data(case, declared or {})
+    if fields:
+        case.declared_data_updated_at = now
+    case.save()
+    case.reference = f"KYC-{now.year}-{case.pk:06d}"
+    Case.objects.filter(pk=case.pk).update(reference=case.reference)
+    record_case_event(
+        case=case,
+        event_type=EventType.CREATED,
+        actor=actor,
+        to_state=case.state,
+        data={"program": program.code, "fields": fields},
+        now=now,
+    )
+    return case
+
+
+@transaction.atomic
+def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, Any]) -> CaseEvent:
+    """Correct declared data while the applicant may edit. Side effects: one event (the values
+    themselves are not copied into the audit trail, only which fields changed)."""
+    case = _lock(case)
+    if not rules.is_owner(case, actor):
+        raise _deny(case, actor, _("change the declared data of"))
+    if case.state not in APPLICANT_EDITABLE_STATES:
+        raise InvalidState(
+            _("This case is %(state)s; its declared data can no longer be changed.")
+            % {"state": _state_label(case)}
+        )
+    fields = _set_declared_data(case, declared)
+    case.declared_data_updated_at = timezone.now()
+    case.save()
+    return record_case_event(
+        case=case,
+        event_type=EventType.DECLARED_DATA_UPDATED,
+        actor=actor,
+        from_state=case.state,
+        to_state=case.state,
+        data={"fields": fields},
+        now=case.declared_data_updated_at,
+    )
+
+
+@transaction.atomic
+def document_upload(
+    *,
+    case: Case,
+    actor: Actor,
+    slot: str,
+    content: bytes,
+    content_type: str,
+    original_name: str = "",
+) -> Document:
+    """Store a new version of a slot. The bytes must already be validated and cleaned by the
+    upload pipeline. Side effects: a private file under a random name, a Document row, one event.
+    If anything fails, the file is removed again."""
+    case = _lock(case)
+    if not rules.is_owner(case, actor):
+        raise _deny(case, actor, _("upload documents to"))
+    if case.state not in APPLICANT_EDITABLE_STATES:
+        raise InvalidState(
+            _("This case is %(state)s; documents cannot be added now.")
+            % {"state": _state_label(case)}
+        )
+    if slot not in case.program.slot_codes or slot not in FILE_SLOTS:
+        raise InvalidInput(
+            _("This program has no upload slot called %(slot)s.") % {"slot": slot},
+            field_errors={"slot": [_("Unknown slot.")]},
+        )
+    if not content:
+        raise InvalidInput(
+            _("The file is empty."), field_errors={"file": [_("The file is empty.")]}
+        )
+    latest = case.documents.filter(slot=slot).order_by("-version").values_list("version", flat=True)
+    sha256 = hashlib.sha256(content).hexdigest()
+    document = Document(
+        case=case,
+        slot=slot,
+        version=(latest.first() or 0) + 1,
+        sha256=sha256,
+        content_type=content_type,
+        size=len(content),
+        original_name=original_name[:255],
+        uploaded_by=_actor_user(actor),
+        uploaded_by_label=actor_label(actor),
+    )
+    # Written last, after every check: if the row or the event fails, the file goes again.
+    document.file.save("upload", ContentFile(content), save=False)
+    try:
+        document.save()
+        record_case_event(
+            case=case,
+            event_type=EventType.DOCUMENT_UPLOADED,
+            actor=actor,
+            from_state=case.state,
+            to_state=case.state,
+            data={"slot": slot, "version": document.version, "size": document.size},
+            file_sha256=sha256,
+            now=document.uploaded_at,
+        )
+    except BaseException:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+@transaction.atomic
+def case_submit(*, case: Case, actor: Actor) -> CaseEvent:
+    """draft → submitted once every required slot is filled. Starts the review clock."""
+    case = _lock(case)
+    _check(case, "submit", actor, _("submitted"))
+    missing = case.missing_required_slots()
+    if missing:
+        labels = ", ".join(str(Slot(slot).label) for slot in missing)
+        raise InvalidInput(
+            _("Some required items are still missing: %(items)s.") % {"items": labels},
+            field_errors={"slots": missing},
+        )
+    now = timezone.now()
+    return _apply(
+        case, "submit", actor=actor, event_type=EventType.SUBMITTED, at=now, args={"now": now}
+    )
+
+
+@transaction.atomic
+def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
+    """needs_materials → submitted once every requested item has a new version. The clock
+    resumes and the case goes to the front of the queue, preferably to its last reviewer."""
+    case = _lock(case)
+    _check(case, "resubmit", actor, _("resubmitted"))
+    request = case.open_material_request()
+    missing = request.missing_slots() if request else []
+    if request is None or missing:
+        labels = ", ".join(str(Slot(slot).label) for slot in missing)
+        raise InvalidInput(
+            _("Upload a new version of every requested item first: %(items)s.") % {"items": labels},
+            field_errors={"slots": missing},
+        )
+    now = timezone.now()
+    event = _apply(
+        case,
+        "resubmit",
+        actor=actor,
+        event_type=EventType.RESUBMITTED,
+        data={"request": request.pk, "slots": request.slots},
+        at=now,
+        args={"now": now},
+    )
+    MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
+    return event
+
+
+@transaction.atomic
+def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
+    """rejected → submitted when every rejection reason is retryable and attempts remain.
+    A new review clock starts; the attempt counts unless no reason counted as one."""
+    case = _lock(case)
+    _check(case, "reapply", actor, _("submitted again"))
+    if not case.rejection_retryable:
+        raise InvalidState(_("This rejection is final; a new application is needed."))
+    if case.rejection_counts_attempt and case.attempt >= case.program.attempt_limit:
+        raise InvalidState(
+            _("All %(limit)s attempts of this program are used.")
+            % {"limit": case.program.attempt_limit}
+        )
+    request = case.open_material_request()
+    missing = request.missing_slots() if request else []
+    if missing:
+        labels = ", ".join(str(Slot(slot).label) for slot in missing)
+        raise InvalidInput(
+            _("Upload a new version of every requested item first: %(items)s.") % {"items": labels},
+            field_errors={"slots": missing},
+        )
+    now = timezone.now()
+    event = _apply(
+        case, "reapply", actor=actor, event_type=EventType.REAPPLIED, at=now, args={"now": now}
+    )
+    if request is not None:
+        MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
+    return event
