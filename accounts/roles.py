@@ -17,4 +17,3 @@ class Role(models.TextChoices):
     SENIOR_REVIEWER = "senior_reviewer", _("Senior reviewer")
     SUPERVISOR = "supervisor", _("Supervisor")
     AUDITOR = "auditor", _("Compliance auditor")
-

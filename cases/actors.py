@@ -6,7 +6,7 @@ Every service takes the actor explicitly; the audit trail records which kind it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from cases.states import ActorType
 
@@ -47,5 +47,5 @@ def actor_label(actor: Actor) -> str:
     return actor.email
 
 
-def is_user(actor: Actor) -> bool:
+def is_user(actor: Actor) -> TypeGuard[User]:
     return actor_type(actor) == ActorType.USER

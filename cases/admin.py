@@ -46,19 +46,45 @@ class ReasonCodeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "program", "state", "priority", "attempt", "assignee", "created_at")
+    list_display = (
+        "reference",
+        "program",
+        "state",
+        "priority",
+        "attempt",
+        "assignee",
+        "created_at",
+    )
     list_filter = ("program", "state")
     list_select_related = ("program", "assignee")
     fields = (
-        "reference", "uuid", "program", "state", "priority", "attempt", "assignee",
-        "created_at", "submitted_at", "decided_at", "closed_at", "previous_case",
+        "reference",
+        "uuid",
+        "program",
+        "state",
+        "priority",
+        "attempt",
+        "assignee",
+        "created_at",
+        "submitted_at",
+        "decided_at",
+        "closed_at",
+        "previous_case",
     )
     show_full_result_count = False
 
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdmin):
-    list_display = ("case", "seq", "event_type", "actor_label", "from_state", "to_state", "created_at")
+    list_display = (
+        "case",
+        "seq",
+        "event_type",
+        "actor_label",
+        "from_state",
+        "to_state",
+        "created_at",
+    )
     list_filter = ("event_type", "actor_type")
     list_select_related = ("case",)
     show_full_result_count = False

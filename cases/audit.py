@@ -180,7 +180,9 @@ def _verify_one(case: Case, events: Iterable[CaseEvent]) -> tuple[int, BrokenLin
         prev_hash, expected_seq = event.hash, expected_seq + 1
     if expected_seq - 1 != case.event_seq or (count and prev_hash != case.event_head):
         if expected_seq - 1 < case.event_seq:
-            problem = f"the chain ends at #{expected_seq - 1} but the case recorded #{case.event_seq}"
+            problem = (
+                f"the chain ends at #{expected_seq - 1} but the case recorded #{case.event_seq}"
+            )
             return count, BrokenLink(case.pk, ref, expected_seq, problem)
         problem = (
             f"the chain runs to #{expected_seq - 1} but the case recorded #{case.event_seq} "
@@ -219,4 +221,3 @@ def verify_audit_chains(*, case: Case | None = None, batch_size: int = 500) -> C
         report.cases_checked += len(page)
         last_pk = page[-1].pk
     return report
-

@@ -158,7 +158,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     """One application for verification, and the state graph it moves through."""
 
     uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
-    reference = models.CharField(_("reference"), max_length=20, unique=True, null=True)
+    # NULL until the row has its id (the reference is derived from it); NULLs never collide.
+    reference = models.CharField(  # noqa: DJ001
+        _("reference"), max_length=20, unique=True, null=True
+    )
     program = models.ForeignKey(Program, on_delete=models.PROTECT, verbose_name=_("program"))
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -388,7 +391,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.state_reason = ""
 
     @transition(
-        field=state, source=list(FREEZABLE_STATES), target=S.ACCOUNT_FROZEN, permission=rules.may_freeze
+        field=state,
+        source=list(FREEZABLE_STATES),
+        target=S.ACCOUNT_FROZEN,
+        permission=rules.may_freeze,
     )
     def freeze(self, *, reason: ReasonCode) -> None:
         self.assignee = None
@@ -402,7 +408,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.decided_at = None
         self.state_reason = ""
 
-    @transition(field=state, source=list(CLOSABLE_STATES), target=S.CLOSED, permission=rules.may_close)
+    @transition(
+        field=state, source=list(CLOSABLE_STATES), target=S.CLOSED, permission=rules.may_close
+    )
     def close(self, *, now: datetime, reason: ReasonCode) -> None:
         self.closed_at = now
         self.assignee = None
@@ -431,7 +439,9 @@ class Document(models.Model):
     )
     uploaded_by_label = models.CharField(max_length=254)
     uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
-    verdict = models.CharField(_("verdict"), max_length=20, choices=Verdict, default=Verdict.PENDING)
+    verdict = models.CharField(
+        _("verdict"), max_length=20, choices=Verdict, default=Verdict.PENDING
+    )
     verdict_reason = models.ForeignKey(
         ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -496,7 +506,9 @@ class DecisionProposal(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="proposals")
     decision = models.CharField(
         max_length=20,
-        choices=[(d.value, d.label) for d in (Decision.APPROVE, Decision.REJECT, Decision.UNFREEZE)],
+        choices=[
+            (d.value, d.label) for d in (Decision.APPROVE, Decision.REJECT, Decision.UNFREEZE)
+        ],
     )
     reason_codes = models.JSONField(default=list, blank=True)
     slots = models.JSONField(default=list, blank=True)

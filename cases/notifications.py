@@ -60,7 +60,9 @@ def _enqueue(notification_id: int) -> None:
 
 def _reason_lines(event: CaseEvent, language: str) -> list[str]:
     if event.event_type == EventType.FROZEN:
-        reasons = ReasonCode.objects.filter(code__in=event.reason_codes, disclosed_to_applicant=True)
+        reasons = ReasonCode.objects.filter(
+            code__in=event.reason_codes, disclosed_to_applicant=True
+        )
     else:
         reasons = ReasonCode.objects.filter(code__in=event.reason_codes)
     return [reason.applicant_message(language) for reason in reasons]

@@ -107,7 +107,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
+_db = dj_database_url.parse(str(DATABASE_URL), conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of one failing

@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.models import Case, Program
-from cases.states import CaseState, FILE_SLOTS, ProgramCode, Verdict
+from cases.states import FILE_SLOTS, CaseState, ProgramCode, Verdict
 
 VALID_ID_NUMBER = "11010519491231002X"
 VALID_CREDIT_CODE = "91350100M000100Y43"
@@ -29,12 +29,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
     @factory.post_generation
-    def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def roles(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         for role in extracted or [Role.APPLICANT]:
-            self.groups.add(Group.objects.get(name=role))
+            obj.groups.add(Group.objects.get(name=role))
         if any(role != Role.APPLICANT for role in extracted or []):
-            self.is_staff = True
-        self.save()
+            obj.is_staff = True
+        obj.save()
 
 
 def png_bytes(colour: str = "#3366aa", size: tuple[int, int] = (64, 40)) -> bytes:

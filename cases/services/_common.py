@@ -254,7 +254,7 @@ def _propose(
         message=message,
         note=note,
         data=data or {},
-        proposed_by=actor,
+        proposed_by=_actor_user(actor),
         proposed_at=timezone.now(),
     )
     return record_case_event(
@@ -320,13 +320,14 @@ def _do_reject(
     )
 
 
-def _pending_for_checker(case: Case, actor: Actor, action: str) -> DecisionProposal:
+def _pending_for_checker(case: Case, actor: Actor, action: str) -> tuple[DecisionProposal, Any]:
+    """The pending proposal and the person who may sign it now (never its maker)."""
     proposal = case.pending_proposal()
     if proposal is None:
         raise InvalidState(_("No decision on this case is waiting for a second signature."))
-    if not rules.can_countersign(actor):
+    if not is_user(actor) or not rules.can_countersign(actor):
         raise _deny(case, actor, action)
-    if proposal.proposed_by_id == getattr(actor, "pk", None):
+    if proposal.proposed_by_id == actor.pk:
         security_log.warning("maker tried to check proposal=%s case=%s", proposal.pk, case.uuid)
         raise FourEyesConflict(_("You proposed this decision; a different person must sign it."))
-    return proposal
+    return proposal, actor

@@ -34,45 +34,47 @@ from cases.states import (
 
 @transaction.atomic
 def case_countersign(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
-    """The second signature: performs the proposed approve, reject or unfreeze. One event, of
-    the decision's own type, naming maker and checker."""
+    """The second signature: performs the proposed approve, reject or unfreeze as of now.
+
+    Side effects: the proposal is marked countersigned and one event of the decision's own type
+    is written, naming maker and checker; the applicant is notified on commit.
+    """
     case = _lock(case)
-    proposal = _pending_for_checker(case, actor, _("countersign"))
+    proposal, checker = _pending_for_checker(case, actor, _("countersign"))
+    if not getattr(case, proposal.decision)._django_fsm.has_transition(case.state):
+        raise InvalidState(_("The case changed since the proposal; it cannot be signed now."))
     now = timezone.now()
-    proposal.status, proposal.checked_by, proposal.checked_at = (
+    proposal.status, proposal.checked_by, proposal.checked_at, proposal.check_note = (
         ProposalStatus.COUNTERSIGNED,
-        actor,
+        checker,
         now,
+        note,
     )
-    proposal.check_note = note
     proposal.save(update_fields=["status", "checked_by", "checked_at", "check_note"])
     signatures = {
         "proposal": proposal.pk,
         "maker": proposal.proposed_by_id,
-        "checker": actor.pk,
+        "checker": checker.pk,
         "note": proposal.note,
         "check_note": note,
     }
-    reasons = list(ReasonCode.objects.filter(code__in=proposal.reason_codes))
-    reasons.sort(key=lambda r: proposal.reason_codes.index(r.code))
-    if not getattr(case, proposal.decision)._django_fsm.has_transition(case.state):
-        raise InvalidState(_("The case changed since the proposal; it cannot be signed now."))
     if proposal.decision == Decision.APPROVE:
         _require_accepted_documents(case)
         return _apply(
             case,
             "approve",
-            actor=actor,
+            actor=checker,
             event_type=EventType.APPROVED,
             data=signatures,
             at=now,
             args={"now": now},
         )
     if proposal.decision == Decision.REJECT:
+        by_code = {r.code: r for r in ReasonCode.objects.filter(code__in=proposal.reason_codes)}
         return _do_reject(
             case,
-            actor=actor,
-            reasons=reasons,
+            actor=checker,
+            reasons=[by_code[code] for code in proposal.reason_codes],
             slots=proposal.slots,
             message=proposal.message,
             data=signatures,
@@ -83,7 +85,7 @@ def case_countersign(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
     return _apply(
         case,
         "unfreeze",
-        actor=actor,
+        actor=checker,
         event_type=EventType.UNFROZEN,
         reason_codes=proposal.reason_codes,
         data={**signatures, "assignee": reviewer.pk},
@@ -93,9 +95,12 @@ def case_countersign(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
 
 @transaction.atomic
 def case_send_back(*, case: Case, actor: Actor, note: str) -> CaseEvent:
-    """The checker declines the proposal with a note; the case stays with its maker."""
+    """The checker declines the proposal with a note; the case stays with its maker.
+
+    Side effects: the proposal is marked sent back; one event.
+    """
     case = _lock(case)
-    proposal = _pending_for_checker(case, actor, _("send back"))
+    proposal, checker = _pending_for_checker(case, actor, _("send back"))
     note = (note or "").strip()
     if not note:
         raise InvalidInput(
@@ -105,7 +110,7 @@ def case_send_back(*, case: Case, actor: Actor, note: str) -> CaseEvent:
     now = timezone.now()
     proposal.status, proposal.checked_by, proposal.checked_at, proposal.check_note = (
         ProposalStatus.SENT_BACK,
-        actor,
+        checker,
         now,
         note,
     )
@@ -113,7 +118,7 @@ def case_send_back(*, case: Case, actor: Actor, note: str) -> CaseEvent:
     return record_case_event(
         case=case,
         event_type=EventType.DECISION_SENT_BACK,
-        actor=actor,
+        actor=checker,
         from_state=case.state,
         to_state=case.state,
         data={

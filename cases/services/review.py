@@ -120,7 +120,7 @@ def document_set_verdict(
         _reasons([reason_code], Decision.REUPLOAD) if verdict == Verdict.REUPLOAD_REQUESTED else []
     )
     now = timezone.now()
-    document.verdict, document.verdict_at, document.verdict_by = verdict, now, actor
+    document.verdict, document.verdict_at, document.verdict_by = verdict, now, _actor_user(actor)
     document.verdict_reason = reasons[0] if reasons else None
     document.save(update_fields=["verdict", "verdict_at", "verdict_by", "verdict_reason"])
     return record_case_event(

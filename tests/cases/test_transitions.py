@@ -43,12 +43,24 @@ class People:
 
 @pytest.fixture
 def people(
-    applicant, other_applicant, reviewer, other_reviewer, senior, supervisor, other_supervisor,
+    applicant,
+    other_applicant,
+    reviewer,
+    other_reviewer,
+    senior,
+    supervisor,
+    other_supervisor,
     auditor,
 ) -> People:  # type: ignore[no-untyped-def]
     return People(
-        applicant, other_applicant, reviewer, other_reviewer, senior, supervisor,
-        other_supervisor, auditor,
+        applicant,
+        other_applicant,
+        reviewer,
+        other_reviewer,
+        senior,
+        supervisor,
+        other_supervisor,
+        auditor,
     )
 
 
@@ -178,7 +190,10 @@ ACTIONS: dict[str, tuple[str, str, str, list[str]]] = {
     "assign": (S.SUBMITTED, S.REVIEWING, EventType.ASSIGNED, []),
     "release": (S.REVIEWING, S.SUBMITTED, EventType.RELEASED, []),
     "request_materials": (
-        S.REVIEWING, S.NEEDS_MATERIALS, EventType.MATERIALS_REQUESTED, ["DOC_UNREADABLE"]
+        S.REVIEWING,
+        S.NEEDS_MATERIALS,
+        EventType.MATERIALS_REQUESTED,
+        ["DOC_UNREADABLE"],
     ),
     "resubmit": (S.NEEDS_MATERIALS, S.SUBMITTED, EventType.RESUBMITTED, []),
     "approve": (S.REVIEWING, S.APPROVED, EventType.APPROVED, []),
@@ -186,13 +201,25 @@ ACTIONS: dict[str, tuple[str, str, str, list[str]]] = {
     "reapply": (S.REJECTED, S.SUBMITTED, EventType.REAPPLIED, []),
     "freeze": (S.REVIEWING, S.ACCOUNT_FROZEN, EventType.FROZEN, ["<freeze>"]),
     # Every unfreeze is four-eyes: the first signature is a proposal, the state stays.
-    "unfreeze": (S.ACCOUNT_FROZEN, S.ACCOUNT_FROZEN, EventType.DECISION_PROPOSED, ["OWNER_VERIFIED"]),
+    "unfreeze": (
+        S.ACCOUNT_FROZEN,
+        S.ACCOUNT_FROZEN,
+        EventType.DECISION_PROPOSED,
+        ["OWNER_VERIFIED"],
+    ),
     "close": (S.APPROVED, S.CLOSED, EventType.CLOSED, ["<close>"]),
 }
 
 ALL_ACTORS = (
-    "applicant", "other_applicant", "reviewer", "other_reviewer", "senior", "supervisor",
-    "auditor", "system", "integration",
+    "applicant",
+    "other_applicant",
+    "reviewer",
+    "other_reviewer",
+    "senior",
+    "supervisor",
+    "auditor",
+    "system",
+    "integration",
 )
 ALLOWED: dict[str, set[str]] = {
     "submit": {"applicant"},
@@ -209,9 +236,7 @@ ALLOWED: dict[str, set[str]] = {
     "close": {"applicant", "supervisor"},
 }
 
-MATRIX = [
-    (action, actor, actor in ALLOWED[action]) for action in ACTIONS for actor in ALL_ACTORS
-]
+MATRIX = [(action, actor, actor in ALLOWED[action]) for action in ACTIONS for actor in ALL_ACTORS]
 
 
 @pytest.mark.parametrize(("action", "actor_name", "allowed"), MATRIX)
@@ -233,8 +258,10 @@ def test_transition_per_role(people: People, action: str, actor_name: str, allow
     assert case.state == target
     assert case.events.count() == before + 1
     assert (event.event_type, event.from_state, event.to_state) == (event_type, source, target)
-    expected_label = people.get(actor_name).name if actor_name in ("system", "integration") else (
-        people.get(actor_name).email
+    expected_label = (
+        people.get(actor_name).name
+        if actor_name in ("system", "integration")
+        else (people.get(actor_name).email)
     )
     assert event.actor_label == expected_label
     expected_reasons = {
@@ -261,10 +288,18 @@ SOURCES = {
 }
 # The actor that would be allowed if the state were right.
 CAPABLE = {
-    "submit": "applicant", "claim": "reviewer", "assign": "supervisor", "release": "supervisor",
-    "request_materials": "reviewer", "resubmit": "applicant", "approve": "reviewer",
-    "reject": "reviewer", "reapply": "applicant", "freeze": "supervisor",
-    "unfreeze": "supervisor", "close": "supervisor",
+    "submit": "applicant",
+    "claim": "reviewer",
+    "assign": "supervisor",
+    "release": "supervisor",
+    "request_materials": "reviewer",
+    "resubmit": "applicant",
+    "approve": "reviewer",
+    "reject": "reviewer",
+    "reapply": "applicant",
+    "freeze": "supervisor",
+    "unfreeze": "supervisor",
+    "close": "supervisor",
 }
 WRONG_STATE = [
     (action, state) for action in ACTIONS for state in BUILDERS if state not in SOURCES[action]
@@ -380,8 +415,12 @@ def test_reapply_stops_at_the_attempt_limit(people: People) -> None:
     limit = case.program.attempt_limit
     for attempt in range(1, limit + 1):
         assert fresh(case).attempt == attempt
-        services.case_reject(case=fresh(case), actor=people.reviewer, reason_codes=["DOC_EXPIRED"],
-                             slots=[Slot.ID_FRONT])
+        services.case_reject(
+            case=fresh(case),
+            actor=people.reviewer,
+            reason_codes=["DOC_EXPIRED"],
+            slots=[Slot.ID_FRONT],
+        )
         upload(fresh(case), Slot.ID_FRONT, colour=f"#0000{attempt:02d}")
         if attempt < limit:
             services.case_reapply(case=fresh(case), actor=people.applicant)
@@ -404,28 +443,62 @@ def test_reasons_that_do_not_count_leave_the_attempt_alone(people: People) -> No
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda c, p: services.case_reject(case=c, actor=p.reviewer, reason_codes=[]), "reason_codes"),
-        (lambda c, p: services.case_reject(case=c, actor=p.reviewer, reason_codes=["NOPE"]),
-         "reason_codes"),
-        (lambda c, p: services.case_reject(case=c, actor=p.reviewer,
-                                           reason_codes=["THEFT_REPORTED"]), "reason_codes"),
-        (lambda c, p: services.case_request_materials(case=c, actor=p.reviewer, reason_codes=[],
-                                                      message="x"), "reason_codes"),
-        (lambda c, p: services.case_request_materials(
-            case=c, actor=p.reviewer, reason_codes=["DOC_UNREADABLE"], slots=[Slot.ID_FRONT],
-            message="  "), "message"),
-        (lambda c, p: services.case_request_materials(
-            case=c, actor=p.reviewer, reason_codes=["DOC_UNREADABLE"], slots=[], message="x"),
-         "slots"),
-        (lambda c, p: services.case_request_materials(
-            case=c, actor=p.reviewer, reason_codes=["DOC_UNREADABLE"],
-            slots=[Slot.BUSINESS_LICENCE], message="x"), "slots"),
+        (
+            lambda c, p: services.case_reject(case=c, actor=p.reviewer, reason_codes=[]),
+            "reason_codes",
+        ),
+        (
+            lambda c, p: services.case_reject(case=c, actor=p.reviewer, reason_codes=["NOPE"]),
+            "reason_codes",
+        ),
+        (
+            lambda c, p: services.case_reject(
+                case=c, actor=p.reviewer, reason_codes=["THEFT_REPORTED"]
+            ),
+            "reason_codes",
+        ),
+        (
+            lambda c, p: services.case_request_materials(
+                case=c, actor=p.reviewer, reason_codes=[], message="x"
+            ),
+            "reason_codes",
+        ),
+        (
+            lambda c, p: services.case_request_materials(
+                case=c,
+                actor=p.reviewer,
+                reason_codes=["DOC_UNREADABLE"],
+                slots=[Slot.ID_FRONT],
+                message="  ",
+            ),
+            "message",
+        ),
+        (
+            lambda c, p: services.case_request_materials(
+                case=c, actor=p.reviewer, reason_codes=["DOC_UNREADABLE"], slots=[], message="x"
+            ),
+            "slots",
+        ),
+        (
+            lambda c, p: services.case_request_materials(
+                case=c,
+                actor=p.reviewer,
+                reason_codes=["DOC_UNREADABLE"],
+                slots=[Slot.BUSINESS_LICENCE],
+                message="x",
+            ),
+            "slots",
+        ),
         (lambda c, p: services.case_release(case=c, actor=p.reviewer, reason=""), "reason"),
-        (lambda c, p: services.case_freeze(case=c, actor=p.reviewer, reason_code=""),
-         "reason_codes"),
+        (
+            lambda c, p: services.case_freeze(case=c, actor=p.reviewer, reason_code=""),
+            "reason_codes",
+        ),
     ],
 )
-def test_a_decision_without_a_valid_reason_changes_nothing(people: People, call: Any, field: str) -> None:
+def test_a_decision_without_a_valid_reason_changes_nothing(
+    people: People, call: Any, field: str
+) -> None:
     case = in_reviewing(people)
     before = case.events.count()
     with pytest.raises(InvalidInput) as excinfo:
@@ -445,8 +518,9 @@ def test_who_may_freeze_with_which_reason(people: People) -> None:
     with pytest.raises(NotPermitted):  # the assignee freezes for fraud only
         services.case_freeze(case=case, actor=people.reviewer, reason_code="INFO_TAMPERED")
     with pytest.raises(NotPermitted):  # the applicant closes only by asking for closure
-        services.case_close(case=in_approved(people), actor=people.applicant,
-                            reason_code="SUPERVISOR_CLOSED")
+        services.case_close(
+            case=in_approved(people), actor=people.applicant, reason_code="SUPERVISOR_CLOSED"
+        )
     assert fresh(case).state == S.REVIEWING
 
 
@@ -510,7 +584,9 @@ def test_send_back_returns_the_case_to_the_maker(people: People) -> None:
     assert case.pending_proposal() is None
     # The maker can decide again, e.g. ask for materials.
     services.case_request_materials(
-        case=case, actor=people.reviewer, reason_codes=["LICENSE_INVALID"],
+        case=case,
+        actor=people.reviewer,
+        reason_codes=["LICENSE_INVALID"],
         message="Upload the original licence.",
     )
     assert fresh(case).state == S.NEEDS_MATERIALS
@@ -548,7 +624,10 @@ def test_approval_with_a_device_risk_flag_needs_a_second_signature(people: Peopl
 def test_unfreeze_needs_a_second_person(people: People) -> None:
     case = in_frozen(people)
     services.case_unfreeze(
-        case=case, actor=people.supervisor, reason_code="OWNER_VERIFIED", note="ID checked by video",
+        case=case,
+        actor=people.supervisor,
+        reason_code="OWNER_VERIFIED",
+        note="ID checked by video",
         reviewer=people.reviewer,
     )
     with pytest.raises(FourEyesConflict):
@@ -564,7 +643,9 @@ def test_unfreeze_needs_a_second_person(people: People) -> None:
 def test_freezing_supersedes_a_pending_proposal(people: People) -> None:
     case = business_case_ready(people)
     services.case_approve(case=case, actor=people.reviewer)
-    services.case_freeze(case=fresh(case), actor=people.supervisor, reason_code="SUSPICIOUS_BEHAVIOUR")
+    services.case_freeze(
+        case=fresh(case), actor=people.supervisor, reason_code="SUSPICIOUS_BEHAVIOUR"
+    )
     assert DecisionProposal.objects.get(case=case).status == ProposalStatus.SUPERSEDED
     with pytest.raises(InvalidState):
         services.case_countersign(case=fresh(case), actor=people.senior)
@@ -579,7 +660,9 @@ def test_countersigned_approval_still_needs_accepted_documents(people: People) -
     # re-upload makes the countersignature fail cleanly.
     doc = fresh(case).current_documents()[0]
     services.document_set_verdict(
-        document=doc, actor=people.reviewer, verdict=Verdict.REUPLOAD_REQUESTED,
+        document=doc,
+        actor=people.reviewer,
+        verdict=Verdict.REUPLOAD_REQUESTED,
         reason_code="DOC_UNREADABLE",
     )
     before = fresh(case).events.count()
