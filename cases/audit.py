@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.actors import Actor, actor_label, actor_type, is_user
 from cases.models import Case, CaseEvent
@@ -149,7 +150,11 @@ class BrokenLink:
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.case_reference}: first broken link at event #{self.seq}: {self.problem}"
+        return _("%(case)s: first broken link at event #%(seq)s: %(problem)s") % {
+            "case": self.case_reference,
+            "seq": self.seq,
+            "problem": self.problem,
+        }
 
 
 @dataclass
@@ -169,26 +174,34 @@ def _verify_one(case: Case, events: Iterable[CaseEvent]) -> tuple[int, BrokenLin
     for event in events:
         count += 1
         if event.seq != expected_seq:
-            problem = f"expected event #{expected_seq}, found #{event.seq} (an event is missing)"
+            problem = _("expected event #%(want)s, found #%(got)s (an event is missing)") % {
+                "want": expected_seq,
+                "got": event.seq,
+            }
             return count, BrokenLink(case.pk, ref, expected_seq, problem)
         if event.prev_hash != prev_hash:
-            problem = "its previous-hash does not match the event before it"
+            problem = _("its previous-hash does not match the event before it")
             return count, BrokenLink(case.pk, ref, event.seq, problem)
         if event_hash(event, case_uuid=str(case.uuid), prev_hash=prev_hash) != event.hash:
-            problem = "its content does not match its hash (the event was altered)"
+            problem = _("its content does not match its hash (the event was altered)")
             return count, BrokenLink(case.pk, ref, event.seq, problem)
         prev_hash, expected_seq = event.hash, expected_seq + 1
-    if expected_seq - 1 != case.event_seq or (count and prev_hash != case.event_head):
-        if expected_seq - 1 < case.event_seq:
-            problem = (
-                f"the chain ends at #{expected_seq - 1} but the case recorded #{case.event_seq}"
-            )
-            return count, BrokenLink(case.pk, ref, expected_seq, problem)
-        problem = (
-            f"the chain runs to #{expected_seq - 1} but the case recorded #{case.event_seq} "
+    last = expected_seq - 1
+    if last < case.event_seq:
+        problem = _("the chain ends at #%(last)s but the case recorded #%(head)s") % {
+            "last": last,
+            "head": case.event_seq,
+        }
+        return count, BrokenLink(case.pk, ref, expected_seq, problem)
+    if last > case.event_seq:
+        problem = _(
+            "the chain runs to #%(last)s but the case recorded #%(head)s "
             "(an event was added outside the application)"
-        )
+        ) % {"last": last, "head": case.event_seq}
         return count, BrokenLink(case.pk, ref, case.event_seq + 1, problem)
+    if last and prev_hash != case.event_head:
+        problem = _("its hash is not the one the case recorded (the event was replaced)")
+        return count, BrokenLink(case.pk, ref, last, problem)
     return count, None
 
 

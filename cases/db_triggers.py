@@ -30,8 +30,14 @@ _PG_CREATE = [
     f"DROP TRIGGER IF EXISTS caseevent_no_update_delete ON {TABLE}",
     f"""CREATE TRIGGER caseevent_no_update_delete BEFORE UPDATE OR DELETE ON {TABLE}
         FOR EACH ROW EXECUTE FUNCTION caseevent_refuse_change()""",
+    f"DROP TRIGGER IF EXISTS caseevent_no_truncate ON {TABLE}",
+    f"""CREATE TRIGGER caseevent_no_truncate BEFORE TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION caseevent_refuse_change()""",
 ]
-_PG_DROP = [f"DROP TRIGGER IF EXISTS caseevent_no_update_delete ON {TABLE}"]
+_PG_DROP = [
+    f"DROP TRIGGER IF EXISTS caseevent_no_update_delete ON {TABLE}",
+    f"DROP TRIGGER IF EXISTS caseevent_no_truncate ON {TABLE}",
+]
 
 
 def _statements(vendor: str, *, create: bool) -> list[str]:
@@ -63,6 +69,7 @@ def audit_triggers_installed(connection: Any) -> bool:
             )
             return bool(cursor.fetchone()[0] == 2)
         cursor.execute(
-            "SELECT count(*) FROM pg_trigger WHERE tgname = 'caseevent_no_update_delete'"
+            "SELECT count(*) FROM pg_trigger WHERE tgname IN "
+            "('caseevent_no_update_delete', 'caseevent_no_truncate')"
         )
-        return bool(cursor.fetchone()[0] == 1)
+        return bool(cursor.fetchone()[0] == 2)

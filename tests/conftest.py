@@ -3,9 +3,11 @@ append-only triggers around the suite's own table flushes."""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -41,17 +43,54 @@ def _celery_broker(redis_url: str) -> None:
     app.conf.broker_url = settings.CELERY_BROKER_URL
 
 
+@functools.cache
+def _data_migration_steps() -> tuple[Any, list[Callable[[Any, Any], None]]]:
+    """The RunPython steps of our own apps' migrations, in order, with the migrated apps."""
+    from django.db.migrations import RunPython
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan: list[tuple[str, str]] = []
+    for leaf in loader.graph.leaf_nodes():
+        plan += [key for key in loader.graph.forwards_plan(leaf) if key not in plan]
+    steps = [
+        operation.code
+        for key in plan
+        if key[0] in ("accounts", "cases")
+        for operation in loader.graph.nodes[key].operations
+        if isinstance(operation, RunPython)
+    ]
+    return loader.project_state().apps, steps
+
+
+def restore_migration_data() -> None:
+    """Put back what our migrations seed (roles, programs, reasons, triggers) after a
+    transactional test's flush has emptied every table."""
+    from django.db import connection
+
+    from cases.db_triggers import install_audit_triggers
+    from cases.models import Program
+
+    if not Program.objects.exists():
+        state_apps, steps = _data_migration_steps()
+        with connection.schema_editor() as schema_editor:
+            for step in steps:
+                step(state_apps, schema_editor)
+    install_audit_triggers(connection)
+
+
 @pytest.fixture
 def transactional_db(transactional_db: None) -> Iterator[None]:
-    """Transactional tests end with a flush of every table. On SQLite that is DELETE FROM, which
-    the append-only trigger refuses; drop it for the flush. post_migrate re-creates it."""
+    """Real commits. Each transactional test ends with a flush of every table, which removes the
+    migrations' seed data (put back here) and which the append-only triggers refuse (DELETE on
+    SQLite, TRUNCATE on PostgreSQL): they are dropped for the flush only."""
+    restore_migration_data()
     yield
     from django.db import connection
 
     from cases.db_triggers import drop_audit_triggers
 
-    if connection.vendor == "sqlite":
-        drop_audit_triggers(connection)
+    drop_audit_triggers(connection)
 
 
 @pytest.fixture(autouse=True)
