@@ -53,9 +53,11 @@ def _enqueue(notification_id: int) -> None:
     from cases.tasks import send_notification
 
     try:
-        send_notification.delay(notification_id=notification_id)
-    except Exception:  # the broker is down: the periodic resend will pick the row up
-        log.exception("could not enqueue notification %s; it will be resent", notification_id)
+        # No publish retries: a request must not hang on a dead broker. The row is the
+        # guarantee; the periodic resend picks it up.
+        send_notification.apply_async(kwargs={"notification_id": notification_id}, retry=False)
+    except Exception as exc:
+        log.warning("notification %s not enqueued (%s); it will be resent", notification_id, exc)
 
 
 def _reason_lines(event: CaseEvent, language: str) -> list[str]:

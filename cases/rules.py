@@ -104,6 +104,5 @@ def may_view(case: Case, actor: Any) -> bool:
     return (
         is_owner(case, actor)
         or _perm(actor, "view_all_cases")
-        or (is_reviewer(actor)
-        and (case.assignee_id in (None, actor.pk)))
+        or (is_reviewer(actor) and (case.assignee_id in (None, actor.pk)))
     )

@@ -176,7 +176,9 @@ def _slots_for(case: Case, reasons: list[ReasonCode], slots: Sequence[str] | Non
     )
     allowed = set(case.program.slot_codes) | {Slot.DECLARED_DATA}
     wrong = [slot for slot in chosen if slot not in allowed]
-    if wrong:
+    # A reason's default slots may name items another program has (ID front on a business
+    # case); those are dropped. Only the reviewer's own choice can be wrong.
+    if wrong and slots is not None:
         raise InvalidInput(
             _("These items are not part of this program: %(slots)s.") % {"slots": ", ".join(wrong)},
             field_errors={"slots": [_("Choose items of this program.")]},
@@ -276,6 +278,26 @@ def _reject_kwargs(reasons: Sequence[ReasonCode], now: Any) -> dict[str, Any]:
     return {"now": now, "reasons": list(reasons), "may_apply_again_after": again}
 
 
+def _open_material_request(
+    case: Case,
+    actor: Actor,
+    reasons: Sequence[ReasonCode],
+    slots: Sequence[str],
+    message: str,
+    now: Any,
+) -> MaterialRequest:
+    """The one open request of the case; any request left open from before is closed first."""
+    MaterialRequest.objects.filter(case=case, resolved_at=None).update(resolved_at=now)
+    return MaterialRequest.objects.create(
+        case=case,
+        requested_by=_actor_user(actor),
+        reason_codes=[r.code for r in reasons],
+        slots=list(slots),
+        message=message,
+        created_at=now,
+    )
+
+
 def _open_reapply_request(
     case: Case,
     actor: Actor,
@@ -284,16 +306,12 @@ def _open_reapply_request(
     message: str,
     now: Any,
 ) -> None:
-    """After a retryable rejection, the re-requested items are what reapplying asks for."""
+    """After a retryable rejection, the re-requested items are what reapplying asks for; a
+    request left open from before never outlives the rejection."""
     if slots and all(r.is_retryable for r in reasons):
-        MaterialRequest.objects.create(
-            case=case,
-            requested_by=_actor_user(actor),
-            reason_codes=[r.code for r in reasons],
-            slots=list(slots),
-            message=message,
-            created_at=now,
-        )
+        _open_material_request(case, actor, reasons, slots, message, now)
+    else:
+        MaterialRequest.objects.filter(case=case, resolved_at=None).update(resolved_at=now)
 
 
 def _do_reject(

@@ -34,6 +34,7 @@ from cases.services._common import (
     _do_reject,
     _lock,
     _no_pending,
+    _open_material_request,
     _propose,
     _reasons,
     _require_accepted_documents,
@@ -168,14 +169,7 @@ def case_request_materials(
             field_errors={"message": [_("A message is required.")]},
         )
     now = timezone.now()
-    request = MaterialRequest.objects.create(
-        case=case,
-        requested_by=_actor_user(actor),
-        reason_codes=[r.code for r in reasons],
-        slots=chosen,
-        message=message,
-        created_at=now,
-    )
+    request = _open_material_request(case, actor, reasons, chosen, message, now)
     return _apply(
         case,
         "request_materials",

@@ -1,0 +1,156 @@
+"""A real Celery worker, on the real Redis, runs what the services schedule on commit.
+
+Nothing is mocked: the service commits, its on-commit hook publishes `cases.send_notification`
+to the broker, a worker (in a thread of this process, so Django's locmem outbox is shared)
+consumes it, renders the e-mail in the applicant's language and marks the outbox row sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts.roles import Role
+from cases import services
+from cases.models import Notification, ReasonCode
+from cases.states import EventType
+from cases.tasks import send_notification
+from kycreview.celery import app
+from tests.conftest import make_user
+from tests.factories import reviewing_case, submitted_case
+
+WAIT_SECONDS = 20
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def committed_db(transactional_db: None) -> None:
+    """Real commits: on-commit hooks run and the worker's own connection sees the rows. An
+    earlier transactional test's flush may have emptied the seeded tables; they come back."""
+
+
+@pytest.fixture
+def worker(committed_db: None, settings: Any) -> Iterator[Any]:
+    """One solo worker thread consuming the real broker, with an empty queue to start from."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    # Messages left by other tests name rows that no longer exist: harmless, but not ours.
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as w:
+        yield w
+    app.control.purge()
+
+
+@pytest.fixture
+def english_applicant(committed_db: None) -> Any:
+    return make_user(
+        "emma@example.com", Role.APPLICANT, full_name="Emma English", preferred_language="en"
+    )
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_SECONDS) -> Any:
+    """Poll until `condition()` is truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker did not {what} within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def wait_until_sent(notification: Notification) -> Notification:
+    def sent() -> Notification | None:
+        notification.refresh_from_db()
+        return notification if notification.sent_at else None
+
+    return wait_for(sent, f"send notification {notification.pk} ({notification.event})")
+
+
+def mails_to(address: str) -> list[mail.EmailMessage]:
+    return [message for message in mail.outbox if address in message.to]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_worker_sends_the_e_mails_a_service_schedules_on_commit(
+    worker, applicant, english_applicant, reviewer, language
+):
+    person = applicant if language == "zh-hans" else english_applicant
+
+    # 1. Submitting commits; the on-commit hook puts the task on the broker; the worker sends.
+    case = submitted_case(person)
+    received = Notification.objects.get(event__case=case, event__event_type=EventType.SUBMITTED)
+    assert received.language == language
+    wait_until_sent(received)
+
+    (message,) = wait_for(lambda: mails_to(person.email), "deliver the 'received' e-mail")
+    assert message.to == [person.email]
+    assert case.reference in message.subject
+    with translation.override(language):
+        expected = gettext(
+            "We have received your application %(ref)s. A reviewer will look at it shortly."
+        ) % {"ref": case.reference}
+    assert expected in message.body
+    assert received.claimed_at is not None and received.sent_at is not None
+    assert received.claimed_at <= received.sent_at
+
+    # 2. The same task delivered again (a lost ack) sends nothing: the row is already claimed.
+    send_notification.delay(notification_id=received.pk)
+
+    # 3. A request for materials, explained in the applicant's own language.
+    services.case_claim(case=case, actor=reviewer)
+    services.case_request_materials(
+        case=case,
+        actor=reviewer,
+        reason_codes=["INFO_MISMATCH"],
+        message="Bitte / 请 / please: re-check the ID number.",
+    )
+    requested = Notification.objects.get(
+        event__case=case, event__event_type=EventType.MATERIALS_REQUESTED
+    )
+    # The worker is solo and the queue FIFO: once this one is sent, the redelivery ran before it.
+    wait_until_sent(requested)
+    messages = wait_for(
+        lambda: len(mails_to(person.email)) >= 2 and mails_to(person.email),
+        "deliver the 'materials requested' e-mail",
+    )
+    assert len(messages) == 2, [m.subject for m in messages]
+    assert len(mail.outbox) == 2
+    reason = ReasonCode.objects.get(code="INFO_MISMATCH")
+    ours, theirs = (
+        (reason.message_zh_hans, reason.message_en)
+        if language == "zh-hans"
+        else (reason.message_en, reason.message_zh_hans)
+    )
+    body = messages[1].body
+    assert case.reference in messages[1].subject
+    assert ours in body
+    assert theirs not in body
+    assert "re-check the ID number" in body
+
+
+def test_worker_sends_nothing_for_a_case_event_the_applicant_does_not_hear_about(
+    worker, applicant, reviewer
+):
+    case = reviewing_case(applicant, reviewer)  # submitted (heard), then claimed (internal)
+    wait_until_sent(
+        Notification.objects.get(event__case=case, event__event_type=EventType.SUBMITTED)
+    )
+    # The release below schedules nothing; a freeze after it does. When the freeze's e-mail is
+    # out, anything the release had scheduled would be out too (one solo worker, FIFO queue).
+    services.case_release(case=case, actor=reviewer, reason="Going off shift.")
+    services.case_freeze(case=case, actor=applicant, reason_code="THEFT_REPORTED")
+    wait_until_sent(Notification.objects.get(event__case=case, event__event_type=EventType.FROZEN))
+
+    subjects = [m.subject for m in wait_for(lambda: mails_to(applicant.email), "send mail")]
+    assert len(subjects) == 2, subjects
+    assert Notification.objects.filter(event__case=case).count() == 2
