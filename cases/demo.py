@@ -115,18 +115,43 @@ class Company:
 
 
 PEOPLE = {
-    "applicant": Person("张伟", "ZHANG WEI", "110105", date(1988, 3, 12), 123, "13800138001",
-                        "Beijing PSB Chaoyang Branch"),
-    "applicant2": Person("王芳", "WANG FANG", "310104", date(1992, 7, 8), 246, "13900139002",
-                         "Shanghai PSB Xuhui Branch"),
-    "applicant3": Person("李娜", "LI NA", "330106", date(1995, 11, 23), 58, "13700137003",
-                         "Hangzhou PSB Xihu Branch"),
+    "applicant": Person(
+        "张伟",
+        "ZHANG WEI",
+        "110105",
+        date(1988, 3, 12),
+        123,
+        "13800138001",
+        "Beijing PSB Chaoyang Branch",
+    ),
+    "applicant2": Person(
+        "王芳",
+        "WANG FANG",
+        "310104",
+        date(1992, 7, 8),
+        246,
+        "13900139002",
+        "Shanghai PSB Xuhui Branch",
+    ),
+    "applicant3": Person(
+        "李娜", "LI NA", "330106", date(1995, 11, 23), 58, "13700137003", "Hangzhou PSB Xihu Branch"
+    ),
 }
 COMPANIES = {
-    "applicant": Company("北京云帆科技有限公司", "Beijing Yunfan Technology Co., Ltd.", "110105",
-                         "MA01YF2K", f"finance.yunfan@{DEMO_DOMAIN}"),
-    "applicant3": Company("杭州青禾贸易有限公司", "Hangzhou Qinghe Trading Co., Ltd.", "330106",
-                          "MA2CQH8R", f"office.qinghe@{DEMO_DOMAIN}"),
+    "applicant": Company(
+        "北京云帆科技有限公司",
+        "Beijing Yunfan Technology Co., Ltd.",
+        "110105",
+        "MA01YF2K",
+        f"finance.yunfan@{DEMO_DOMAIN}",
+    ),
+    "applicant3": Company(
+        "杭州青禾贸易有限公司",
+        "Hangzhou Qinghe Trading Co., Ltd.",
+        "330106",
+        "MA2CQH8R",
+        f"office.qinghe@{DEMO_DOMAIN}",
+    ),
 }
 
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -153,8 +178,9 @@ def _watermark(image: Image.Image, text: str = "DEMO SPECIMEN") -> Image.Image:
     """Diagonal translucent text, so no generated card is ever mistaken for a real one."""
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     stamp = Image.new("RGBA", (image.width, 120), (0, 0, 0, 0))
-    ImageDraw.Draw(stamp).text((stamp.width // 2, 60), text, font=_font(72),
-                               fill=(200, 40, 40, 90), anchor="mm")
+    ImageDraw.Draw(stamp).text(
+        (stamp.width // 2, 60), text, font=_font(72), fill=(200, 40, 40, 90), anchor="mm"
+    )
     stamp = stamp.rotate(20, expand=True)
     layer.paste(stamp, ((image.width - stamp.width) // 2, (image.height - stamp.height) // 2))
     return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
@@ -168,12 +194,14 @@ def _encode(image: Image.Image, fmt: str, *, blurred: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _portrait(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], skin: str) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    draw.rectangle(box, fill="#c9d6e3")
-    draw.ellipse((x0 + w * 0.28, y0 + h * 0.12, x0 + w * 0.72, y0 + h * 0.58), fill=skin)
-    draw.ellipse((x0 + w * 0.08, y0 + h * 0.62, x0 + w * 0.92, y0 + h * 1.3), fill="#34495e")
+def _portrait(image: Image.Image, box: tuple[int, int, int, int], skin: str) -> None:
+    """Head and shoulders, clipped to `box`."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    photo = Image.new("RGB", (w, h), "#c9d6e3")
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse((w * 0.28, h * 0.12, w * 0.72, h * 0.58), fill=skin)
+    draw.ellipse((w * 0.08, h * 0.62, w * 0.92, h * 1.3), fill="#34495e")
+    image.paste(photo, box[:2])
 
 
 @functools.lru_cache(maxsize=32)
@@ -195,7 +223,7 @@ def id_card_front(person: Person, *, shown_name: str = "", blurred: bool = False
     masked = person.id_number[:6] + "*" * 8 + person.id_number[-4:]
     draw.text((40, 440), "ID No.", font=_font(22), fill="#4a6485")
     draw.text((170, 432), masked, font=_font(36), fill="#111111")
-    _portrait(draw, (600, 90, 800, 350), "#f1c27d" if person.sex == "M" else "#e8b898")
+    _portrait(image, (600, 90, 800, 350), "#f1c27d" if person.sex == "M" else "#e8b898")
     return _encode(_watermark(image), "JPEG", blurred=blurred)
 
 
@@ -214,8 +242,7 @@ def id_card_back(person: Person) -> bytes:
     draw.text((80, 320), "Issued by", font=_font(22), fill="#4a6485")
     draw.text((260, 314), person.authority, font=_font(28), fill="#111111")
     draw.text((80, 400), "Valid", font=_font(22), fill="#4a6485")
-    draw.text((260, 394), f"{issued:%Y.%m.%d} - {expires:%Y.%m.%d}", font=_font(28),
-              fill="#111111")
+    draw.text((260, 394), f"{issued:%Y.%m.%d} - {expires:%Y.%m.%d}", font=_font(28), fill="#111111")
     return _encode(_watermark(image), "JPEG")
 
 
@@ -224,9 +251,10 @@ def selfie(person: Person, *, blurred: bool = False) -> bytes:
     """A placeholder of the applicant holding their ID card next to their face (JPEG)."""
     image = Image.new("RGB", (600, 800), "#b8c7d9")
     draw = ImageDraw.Draw(image)
-    _portrait(draw, (100, 120, 500, 760), "#f1c27d" if person.sex == "M" else "#e8b898")
-    draw.rounded_rectangle((330, 520, 560, 665), radius=12, fill="#dfeaf5", outline="#7a9cc6",
-                           width=3)
+    _portrait(image, (100, 120, 500, 800), "#f1c27d" if person.sex == "M" else "#e8b898")
+    draw.rounded_rectangle(
+        (330, 520, 560, 665), radius=12, fill="#dfeaf5", outline="#7a9cc6", width=3
+    )
     draw.text((345, 535), "ID CARD", font=_font(20), fill="#1f3a5f")
     draw.text((345, 570), person.latin, font=_font(22), fill="#111111")
     draw.text((30, 30), f"SELFIE WITH ID - {person.latin}", font=_font(28), fill="#1f3a5f")
@@ -285,7 +313,8 @@ def pdf_document(title: str, lines: tuple[str, ...]) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref
+        len(objects) + 1,
+        xref,
     )
     return bytes(out)
 
@@ -304,8 +333,10 @@ def mp4_placeholder(label: str) -> bytes:
     matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     mvhd = _box(
         b"mvhd",
-        struct.pack(">IIIIIIHH8x", 0, 0, 0, 1000, 0, 0x10000, 0x100, 0) + matrix
-        + bytes(24) + struct.pack(">I", 1),
+        struct.pack(">IIIIIIHH8x", 0, 0, 0, 1000, 0, 0x10000, 0x100, 0)
+        + matrix
+        + bytes(24)
+        + struct.pack(">I", 1),
     )
     note = f"kycreview demo placeholder, not a recording: {label}".encode()
     return ftyp + _box(b"moov", mvhd) + _box(b"free", note) + _box(b"mdat", b"")
@@ -346,18 +377,31 @@ class _Loader:
     def owner(self, case: Case) -> Actor:
         return IntegrationActor(case.integration) if case.integration else case.applicant
 
-    def new(self, program: str, owner: str, *, business: bool = False, wallet: bool = False,
-            shown_name: str = "", **extra: Any) -> Case:
+    def new(
+        self,
+        program: str,
+        owner: str,
+        *,
+        business: bool = False,
+        wallet: bool = False,
+        shown_name: str = "",
+        **extra: Any,
+    ) -> Case:
         person = PEOPLE[owner]
         company = COMPANIES[owner] if business else None
         declared = {"full_name": person.name, "id_number": person.id_number, "phone": person.phone}
         if company is not None:
-            declared |= {"company_name": company.name, "credit_code": company.credit_code,
-                         "contact_email": company.contact_email}
+            declared |= {
+                "company_name": company.name,
+                "credit_code": company.credit_code,
+                "contact_email": company.contact_email,
+            }
         applicant = self.users[owner]
         case = services.case_create(
-            program=Program.objects.get(code=program), applicant=applicant,
-            actor=WALLET if wallet else applicant, declared=declared | extra,
+            program=Program.objects.get(code=program),
+            applicant=applicant,
+            actor=WALLET if wallet else applicant,
+            declared=declared | extra,
         )
         self.subjects[case.pk] = _Subject(person, company, shown_name)
         return case
@@ -366,8 +410,11 @@ class _Loader:
         subject = self.subjects[case.pk]
         person, company = subject.person, subject.company
         if slot in (Slot.ID_FRONT, Slot.LEGAL_REP_ID_FRONT):
-            return id_card_front(person, shown_name=subject.shown_name,
-                                 blurred=variant == "blurred"), "image/jpeg", "id-front.jpg"
+            return (
+                id_card_front(person, shown_name=subject.shown_name, blurred=variant == "blurred"),
+                "image/jpeg",
+                "id-front.jpg",
+            )
         if slot in (Slot.ID_BACK, Slot.LEGAL_REP_ID_BACK):
             return id_card_back(person), "image/jpeg", "id-back.jpg"
         if slot == Slot.SELFIE_WITH_ID:
@@ -383,46 +430,83 @@ class _Loader:
 
     def _pdf(self, slot: str, person: Person, company: Company, variant: str) -> bytes:
         if slot == Slot.FINANCIAL_STATEMENTS and variant == "wrong_document":
-            return pdf_document("Bank account opening form", (
-                f"Account holder: {company.latin}", "Bank: Demo Commercial Bank",
-                "Account type: basic deposit account",
-            ))
+            return pdf_document(
+                "Bank account opening form",
+                (
+                    f"Account holder: {company.latin}",
+                    "Bank: Demo Commercial Bank",
+                    "Account type: basic deposit account",
+                ),
+            )
         if slot == Slot.FINANCIAL_STATEMENTS:
-            return pdf_document("Financial statements 2025 (audited)", (
-                f"Company: {company.latin}", f"Unified social credit code: {company.credit_code}",
-                "Revenue: CNY 12,480,000", "Net profit: CNY 1,315,000",
-                "Total assets: CNY 8,920,000", "Total liabilities: CNY 3,105,000",
-            ))
+            return pdf_document(
+                "Financial statements 2025 (audited)",
+                (
+                    f"Company: {company.latin}",
+                    f"Unified social credit code: {company.credit_code}",
+                    "Revenue: CNY 12,480,000",
+                    "Net profit: CNY 1,315,000",
+                    "Total assets: CNY 8,920,000",
+                    "Total liabilities: CNY 3,105,000",
+                ),
+            )
         if slot == Slot.TAX_REGISTRATION:
-            return pdf_document("Tax registration certificate", (
-                f"Taxpayer: {company.latin}", f"Taxpayer ID: {company.credit_code}",
-                "Taxpayer type: general VAT taxpayer",
-            ))
-        return pdf_document("Personal information form", (
-            f"Name: {person.latin}", "Occupation: company director",
-            "Annual income: CNY 300,000 - 500,000", f"Phone: {person.phone}",
-            f"E-mail: {company.contact_email}",
-        ))
+            return pdf_document(
+                "Tax registration certificate",
+                (
+                    f"Taxpayer: {company.latin}",
+                    f"Taxpayer ID: {company.credit_code}",
+                    "Taxpayer type: general VAT taxpayer",
+                ),
+            )
+        return pdf_document(
+            "Personal information form",
+            (
+                f"Name: {person.latin}",
+                "Occupation: company director",
+                "Annual income: CNY 300,000 - 500,000",
+                f"Phone: {person.phone}",
+                f"E-mail: {company.contact_email}",
+            ),
+        )
 
     def upload(self, case: Case, slot: str, variant: str = "") -> Document:
         content, content_type, name = self.material(case, slot, variant)
         document = services.document_upload(
-            case=case, actor=self.owner(case), slot=slot, content=content,
-            content_type=content_type, original_name=name,
+            case=case,
+            actor=self.owner(case),
+            slot=slot,
+            content=content,
+            content_type=content_type,
+            original_name=name,
         )
-        self.stored.append(document.file.name)
+        if document.file.name:
+            self.stored.append(document.file.name)
         return document
 
-    def fill(self, case: Case, *, skip: Sequence[str] = (), optional: bool = False,
-             variants: dict[str, str] | None = None) -> Case:
+    def fill(
+        self,
+        case: Case,
+        *,
+        skip: Sequence[str] = (),
+        optional: bool = False,
+        variants: dict[str, str] | None = None,
+    ) -> Case:
         slots = case.program.slot_codes if optional else case.program.required_slots
         for slot in slots:
             if slot in FILE_SLOTS and slot not in skip:
                 self.upload(case, slot, (variants or {}).get(slot, ""))
         return case
 
-    def submitted(self, program: str, owner: str, *, optional: bool = False,
-                  variants: dict[str, str] | None = None, **kwargs: Any) -> Case:
+    def submitted(
+        self,
+        program: str,
+        owner: str,
+        *,
+        optional: bool = False,
+        variants: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Case:
         case = self.fill(self.new(program, owner, **kwargs), optional=optional, variants=variants)
         services.case_submit(case=case, actor=self.owner(case))
         return case
@@ -441,30 +525,61 @@ class _Loader:
                     document=document, actor=self.users[reviewer], verdict=Verdict.ACCEPTED
                 )
 
-    def ask_again(self, case: Case, reviewer: str, slot: str, reason: str, message: str) -> None:
-        """Request a new upload of `slot` and send the case back for it."""
+    def ask_again(
+        self,
+        case: Case,
+        reviewer: str,
+        slot: str,
+        reason: str,
+        message: str,
+        *,
+        verdict: bool = True,
+    ) -> None:
+        """Request a new upload of `slot` and send the case back for it. `verdict=False` for
+        reasons the catalogue does not allow on a single document (LIVENESS_FAILED)."""
         self.accept(case, reviewer, but=[slot])
         document = case.documents.filter(slot=slot).order_by("-version").first()
         assert document is not None
-        services.document_set_verdict(document=document, actor=self.users[reviewer],
-                                      verdict=Verdict.REUPLOAD_REQUESTED, reason_code=reason)
-        services.case_request_materials(case=case, actor=self.users[reviewer],
-                                        reason_codes=[reason], message=message, slots=[slot])
+        if verdict:
+            services.document_set_verdict(
+                document=document,
+                actor=self.users[reviewer],
+                verdict=Verdict.REUPLOAD_REQUESTED,
+                reason_code=reason,
+            )
+        services.case_request_materials(
+            case=case,
+            actor=self.users[reviewer],
+            reason_codes=[reason],
+            message=message,
+            slots=[slot],
+        )
 
     def approve(self, case: Case, reviewer: str, *, checker: str = "", note: str = "") -> None:
         self.accept(case, reviewer)
         services.case_approve(case=case, actor=self.users[reviewer], note=note)
         if checker:
-            services.case_countersign(case=case, actor=self.users[checker],
-                                      note="材料齐全，同意通过。")
+            services.case_countersign(
+                case=case, actor=self.users[checker], note="材料齐全，同意通过。"
+            )
 
-    def reject(self, case: Case, reviewer: str, reasons: Sequence[str], message: str, *,
-               checker: str = "", note: str = "") -> None:
-        services.case_reject(case=case, actor=self.users[reviewer], reason_codes=reasons,
-                             message=message, note=note)
+    def reject(
+        self,
+        case: Case,
+        reviewer: str,
+        reasons: Sequence[str],
+        message: str,
+        *,
+        checker: str = "",
+        note: str = "",
+    ) -> None:
+        services.case_reject(
+            case=case, actor=self.users[reviewer], reason_codes=reasons, message=message, note=note
+        )
         if checker:
-            services.case_countersign(case=case, actor=self.users[checker],
-                                      note="已复核，同意拒绝。")
+            services.case_countersign(
+                case=case, actor=self.users[checker], note="已复核，同意拒绝。"
+            )
 
     def freeze(self, case: Case, actor: Actor, reason: str, note: str = "") -> None:
         services.case_freeze(case=case, actor=actor, reason_code=reason, note=note)
@@ -488,10 +603,16 @@ class _Loader:
         self.expect(self.fill(self.new(P.REAL_NAME, "applicant"), skip=[Slot.ID_BACK]), S.DRAFT)
 
         # Sent back for a blurry photo, new photo uploaded, resubmitted: front of the queue.
-        case = self.reviewing(P.REAL_NAME, "applicant2", "reviewer",
-                              variants={Slot.ID_FRONT: "blurred"})
-        self.ask_again(case, "reviewer", Slot.ID_FRONT, "DOC_UNREADABLE",
-                       "身份证人像面照片模糊，无法辨认身份证号码。请在光线充足处重新拍摄并上传。")
+        case = self.reviewing(
+            P.REAL_NAME, "applicant2", "reviewer", variants={Slot.ID_FRONT: "blurred"}
+        )
+        self.ask_again(
+            case,
+            "reviewer",
+            Slot.ID_FRONT,
+            "DOC_UNREADABLE",
+            "身份证人像面照片模糊，无法辨认身份证号码。请在光线充足处重新拍摄并上传。",
+        )
         self.upload(case, Slot.ID_FRONT)
         services.case_resubmit(case=case, actor=u["applicant2"])
         self.expect(case, S.SUBMITTED)
@@ -501,8 +622,13 @@ class _Loader:
         self.expect(case, S.REVIEWING)
 
         case = self.reviewing(P.REAL_NAME, "applicant", "reviewer")
-        self.ask_again(case, "reviewer", Slot.ID_BACK, "DOC_UNREADABLE",
-                       "身份证国徽面照片反光，有效期无法辨认。请避开强光重新拍摄。")
+        self.ask_again(
+            case,
+            "reviewer",
+            Slot.ID_BACK,
+            "DOC_UNREADABLE",
+            "身份证国徽面照片反光，有效期无法辨认。请避开强光重新拍摄。",
+        )
         self.expect(case, S.NEEDS_MATERIALS)
 
         case = self.reviewing(P.REAL_NAME, "applicant2", "reviewer2")
@@ -511,8 +637,12 @@ class _Loader:
 
         # The card shows another name than the one declared.
         case = self.reviewing(P.REAL_NAME, "applicant2", "reviewer", shown_name="WANG FEI")
-        self.reject(case, "reviewer", ["INFO_MISMATCH"],
-                    "您填写的姓名（王芳）与身份证上的姓名不一致，请核对后重新填写并上传身份证人像面。")
+        self.reject(
+            case,
+            "reviewer",
+            ["INFO_MISMATCH"],
+            "您填写的姓名（王芳）与身份证上的姓名不一致，请核对后重新填写并上传身份证人像面。",
+        )
         self.expect(case, S.REJECTED)
 
         case = self.reviewing(P.REAL_NAME, "applicant3", "reviewer")
@@ -535,16 +665,27 @@ class _Loader:
         # Frozen by a supervisor, then unfrozen under four eyes and handed to a reviewer.
         case = self.submitted(P.VIDEO, "applicant")
         self.freeze(case, u["supervisor"], "INFO_TAMPERED", "钱包风控提示实名手机号被他人修改。")
-        services.case_unfreeze(case=case, actor=u["supervisor"], reason_code="OWNER_VERIFIED",
-                               note="已电话回访本人并核实身份，手机号修改为本人操作。",
-                               reviewer=u["reviewer2"])
+        services.case_unfreeze(
+            case=case,
+            actor=u["supervisor"],
+            reason_code="OWNER_VERIFIED",
+            note="已电话回访本人并核实身份，手机号修改为本人操作。",
+            reviewer=u["reviewer2"],
+        )
         services.case_countersign(case=case, actor=u["supervisor2"], note="回访记录已核对。")
         self.expect(case, S.REVIEWING)
 
-        case = self.reviewing(P.VIDEO, "applicant2", "reviewer", variants={
-            Slot.LIVENESS_VIDEO: "camera blocked"})
-        self.ask_again(case, "reviewer", Slot.LIVENESS_VIDEO, "LIVENESS_FAILED",
-                       "视频中未能清晰展示身份证，且画面中断。请检查摄像头权限后重新录制。")
+        case = self.reviewing(
+            P.VIDEO, "applicant2", "reviewer", variants={Slot.LIVENESS_VIDEO: "camera blocked"}
+        )
+        self.ask_again(
+            case,
+            "reviewer",
+            Slot.LIVENESS_VIDEO,
+            "LIVENESS_FAILED",
+            "视频中未能清晰展示身份证，且画面中断。请检查摄像头权限后重新录制。",
+            verdict=False,
+        )
         self.expect(case, S.NEEDS_MATERIALS)
 
         case = self.reviewing(P.VIDEO, "applicant3", "reviewer2")
@@ -552,8 +693,12 @@ class _Loader:
         self.expect(case, S.APPROVED)
 
         case = self.reviewing(P.VIDEO, "applicant", "reviewer")
-        self.reject(case, "reviewer", ["FACE_MISMATCH"],
-                    "自拍和视频中的人与身份证照片不一致，请由证件持有人本人重新拍摄。")
+        self.reject(
+            case,
+            "reviewer",
+            ["FACE_MISMATCH"],
+            "自拍和视频中的人与身份证照片不一致，请由证件持有人本人重新拍摄。",
+        )
         self.expect(case, S.REJECTED)
 
         case = self.reviewing(P.VIDEO, "applicant2", "reviewer")
@@ -561,10 +706,16 @@ class _Loader:
         self.expect(case, S.ACCOUNT_FROZEN)
 
         # The applicant never answered: the system closes the case.
-        case = self.reviewing(P.VIDEO, "applicant3", "reviewer2",
-                              variants={Slot.SELFIE_WITH_ID: "blurred"})
-        self.ask_again(case, "reviewer2", Slot.SELFIE_WITH_ID, "DOC_UNREADABLE",
-                       "手持证件自拍照模糊，请重新拍摄。")
+        case = self.reviewing(
+            P.VIDEO, "applicant3", "reviewer2", variants={Slot.SELFIE_WITH_ID: "blurred"}
+        )
+        self.ask_again(
+            case,
+            "reviewer2",
+            Slot.SELFIE_WITH_ID,
+            "DOC_UNREADABLE",
+            "手持证件自拍照模糊，请重新拍摄。",
+        )
         self.close(case, SYSTEM, "APPLICANT_NO_RESPONSE")
         self.expect(case, S.CLOSED)
 
@@ -576,14 +727,20 @@ class _Loader:
         case = self.submitted(P.CREDIT, "applicant", wallet=True, credit_score=702)
         self.expect(case, S.SUBMITTED)
 
-        case = self.submitted(P.CREDIT, "applicant2", wallet=True, credit_score=655,
-                              device_risk_flags=["rooted"])
+        case = self.submitted(
+            P.CREDIT, "applicant2", wallet=True, credit_score=655, device_risk_flags=["rooted"]
+        )
         services.case_assign(case=case, actor=u["supervisor"], reviewer=u["senior"])
         self.expect(case, S.REVIEWING)
 
         case = self.reviewing(P.CREDIT, "applicant3", "reviewer2", wallet=True, credit_score=731)
-        self.ask_again(case, "reviewer2", Slot.ID_BACK, "DOC_EXPIRED",
-                       "身份证已过有效期，请上传在有效期内的新身份证。")
+        self.ask_again(
+            case,
+            "reviewer2",
+            Slot.ID_BACK,
+            "DOC_EXPIRED",
+            "身份证已过有效期，请上传在有效期内的新身份证。",
+        )
         self.expect(case, S.NEEDS_MATERIALS)
 
         case = self.reviewing(P.CREDIT, "applicant", "reviewer", wallet=True, credit_score=720)
@@ -607,12 +764,14 @@ class _Loader:
         """Approvals need four eyes: the reviewer proposes, a senior reviewer countersigns."""
         u = self.users
         case = self.new(P.BUSINESS, "applicant", business=True)
-        self.fill(case, skip=[Slot.BUSINESS_LICENCE, Slot.FINANCIAL_STATEMENTS,
-                              Slot.PERSONAL_INFO_FORM])
+        self.fill(
+            case, skip=[Slot.BUSINESS_LICENCE, Slot.FINANCIAL_STATEMENTS, Slot.PERSONAL_INFO_FORM]
+        )
         self.expect(case, S.DRAFT)
 
-        self.expect(self.submitted(P.BUSINESS, "applicant3", business=True, optional=True),
-                    S.SUBMITTED)
+        self.expect(
+            self.submitted(P.BUSINESS, "applicant3", business=True, optional=True), S.SUBMITTED
+        )
 
         # Proposed for approval, waiting for the second signature.
         case = self.reviewing(P.BUSINESS, "applicant", "reviewer", business=True)
@@ -620,10 +779,20 @@ class _Loader:
         services.case_approve(case=case, actor=u["reviewer"], note="材料齐全，建议通过。")
         self.expect(case, S.REVIEWING)
 
-        case = self.reviewing(P.BUSINESS, "applicant3", "reviewer2", business=True, variants={
-            Slot.FINANCIAL_STATEMENTS: "wrong_document"})
-        self.ask_again(case, "reviewer2", Slot.FINANCIAL_STATEMENTS, "FINANCIALS_MISSING",
-                       "上传的文件是开户申请表，不是财务报表。请上传最近一期经审计的财务报表（PDF）。")
+        case = self.reviewing(
+            P.BUSINESS,
+            "applicant3",
+            "reviewer2",
+            business=True,
+            variants={Slot.FINANCIAL_STATEMENTS: "wrong_document"},
+        )
+        self.ask_again(
+            case,
+            "reviewer2",
+            Slot.FINANCIAL_STATEMENTS,
+            "FINANCIALS_MISSING",
+            "上传的文件是开户申请表，不是财务报表。请上传最近一期经审计的财务报表（PDF）。",
+        )
         self.expect(case, S.NEEDS_MATERIALS)
 
         case = self.reviewing(P.BUSINESS, "applicant", "reviewer", business=True, optional=True)
@@ -633,10 +802,17 @@ class _Loader:
         # The checker sends an approval back; the maker then proposes a fraud rejection.
         case = self.reviewing(P.BUSINESS, "applicant3", "reviewer2", business=True)
         self.approve(case, "reviewer2", note="材料齐全。")
-        services.case_send_back(case=case, actor=u["senior"],
-                                note="营业执照图片的信用代码区域疑似经过编辑，请再核查。")
-        self.reject(case, "reviewer2", ["DOC_FORGED"], "", checker="supervisor",
-                    note="经核查，营业执照存在编辑痕迹。")
+        services.case_send_back(
+            case=case, actor=u["senior"], note="营业执照图片的信用代码区域疑似经过编辑，请再核查。"
+        )
+        self.reject(
+            case,
+            "reviewer2",
+            ["DOC_FORGED"],
+            "",
+            checker="supervisor",
+            note="经核查，营业执照存在编辑痕迹。",
+        )
         self.expect(case, S.REJECTED)
 
         case = self.submitted(P.BUSINESS, "applicant", business=True)
@@ -644,10 +820,19 @@ class _Loader:
         self.expect(case, S.ACCOUNT_FROZEN)
 
         # Rejected for a wrong licence, applied again with the right one, approved, then closed.
-        case = self.reviewing(P.BUSINESS, "applicant3", "reviewer", business=True,
-                              variants={Slot.BUSINESS_LICENCE: "wrong_code"})
-        self.reject(case, "reviewer", ["LICENSE_INVALID"],
-                    "营业执照上的统一社会信用代码与您填写的不一致，请上传正确的营业执照。")
+        case = self.reviewing(
+            P.BUSINESS,
+            "applicant3",
+            "reviewer",
+            business=True,
+            variants={Slot.BUSINESS_LICENCE: "wrong_code"},
+        )
+        self.reject(
+            case,
+            "reviewer",
+            ["LICENSE_INVALID"],
+            "营业执照上的统一社会信用代码与您填写的不一致，请上传正确的营业执照。",
+        )
         self.upload(case, Slot.BUSINESS_LICENCE)
         services.case_reapply(case=case, actor=u["applicant3"])
         services.case_claim(case=case, actor=u["reviewer"])

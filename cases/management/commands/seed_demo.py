@@ -1,0 +1,60 @@
+"""`python manage.py seed_demo`: load the demo data once, and print the demo logins every time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from accounts.roles import Role
+from cases.demo import DEMO_USERS, demo_load
+from cases.errors import CaseActionError
+from cases.models import Case
+
+
+class Command(BaseCommand):
+    help = _(
+        "Load demo users of every role and demo cases of every program in every state (once), "
+        "then print the demo logins."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            # The demo passwords are printed and fixed: never on a real installation.
+            raise CommandError(_("Demo data has well-known passwords; load it only with DEBUG=1."))
+        try:
+            loaded = demo_load()
+        except CaseActionError as exc:
+            raise CommandError(
+                _("Loading the demo data failed, nothing was saved: %(error)s") % {"error": exc}
+            ) from exc
+        if loaded:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("Demo data loaded: %(users)s users, %(cases)s cases.")
+                    % {"users": len(DEMO_USERS), "cases": Case.objects.count()}
+                )
+            )
+        else:
+            self.stdout.write(_("Demo data is already loaded; nothing was changed."))
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        # A context of their own: Django's catalogue already translates bare "Password".
+        header = (
+            pgettext("demo logins", "Role"),
+            pgettext("demo logins", "E-mail"),
+            pgettext("demo logins", "Password"),
+            pgettext("demo logins", "Name"),
+        )
+        rows = [header]
+        for demo in DEMO_USERS:
+            role = _("Superuser") if demo.is_superuser else str(Role(demo.role).label)
+            rows.append((role, demo.email, demo.password, demo.full_name))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, row[3]]))
