@@ -32,7 +32,7 @@ def test_a_document_is_stored_privately_under_a_random_name(applicant) -> None: 
     assert path.is_file()
     assert path.read_bytes() == content
     assert path.resolve().is_relative_to(Path(settings.PRIVATE_MEDIA_ROOT).resolve())
-    assert "passwd" not in document.file.name and ".png" not in document.file.name
+    assert "passwd" not in str(document.file.name) and ".png" not in str(document.file.name)
     assert len(path.name) == 32  # 128 random bits, hex
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
     assert document.sha256 == hashlib.sha256(content).hexdigest()
