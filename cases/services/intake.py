@@ -93,18 +93,26 @@ def case_create(
     return case
 
 
+def _lock_for_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> Case:
+    """Lock the case; only its owner may edit it, and only in the states that allow editing."""
+    case = _lock(case)
+    if not rules.is_owner(case, actor):
+        raise _deny(case, actor, action)
+    if case.state not in APPLICANT_EDITABLE_STATES:
+        raise InvalidState(closed % {"state": _state_label(case)})
+    return case
+
+
 @transaction.atomic
 def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, Any]) -> CaseEvent:
     """Correct declared data while the applicant may edit. Side effects: one event (the values
     themselves are not copied into the audit trail, only which fields changed)."""
-    case = _lock(case)
-    if not rules.is_owner(case, actor):
-        raise _deny(case, actor, _("change the declared data of"))
-    if case.state not in APPLICANT_EDITABLE_STATES:
-        raise InvalidState(
-            _("This case is %(state)s; its declared data can no longer be changed.")
-            % {"state": _state_label(case)}
-        )
+    case = _lock_for_applicant_edit(
+        case,
+        actor,
+        action=_("change the declared data of"),
+        closed=_("This case is %(state)s; its declared data can no longer be changed."),
+    )
     fields = _set_declared_data(case, declared)
     case.declared_data_updated_at = timezone.now()
     case.save()
@@ -132,14 +140,12 @@ def document_upload(
     """Store a new version of a slot. The bytes must already be validated and cleaned by the
     upload pipeline. Side effects: a private file under a random name, a Document row, one event.
     If anything fails, the file is removed again."""
-    case = _lock(case)
-    if not rules.is_owner(case, actor):
-        raise _deny(case, actor, _("upload documents to"))
-    if case.state not in APPLICANT_EDITABLE_STATES:
-        raise InvalidState(
-            _("This case is %(state)s; documents cannot be added now.")
-            % {"state": _state_label(case)}
-        )
+    case = _lock_for_applicant_edit(
+        case,
+        actor,
+        action=_("upload documents to"),
+        closed=_("This case is %(state)s; documents cannot be added now."),
+    )
     if slot not in case.program.slot_codes or slot not in FILE_SLOTS:
         raise InvalidInput(
             _("This program has no upload slot called %(slot)s.") % {"slot": slot},
@@ -200,6 +206,16 @@ def case_submit(*, case: Case, actor: Actor) -> CaseEvent:
     )
 
 
+def _require_renewed(request: MaterialRequest) -> None:
+    missing = request.missing_slots()
+    if missing:
+        labels = ", ".join(str(Slot(slot).label) for slot in missing)
+        raise InvalidInput(
+            _("Upload a new version of every requested item first: %(items)s.") % {"items": labels},
+            field_errors={"slots": missing},
+        )
+
+
 @transaction.atomic
 def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
     """needs_materials → submitted once every requested item has a new version. The clock
@@ -207,13 +223,9 @@ def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
     case = _lock(case)
     _check(case, "resubmit", actor, _("resubmitted"))
     request = case.open_material_request()
-    missing = request.missing_slots() if request else []
-    if request is None or missing:
-        labels = ", ".join(str(Slot(slot).label) for slot in missing)
-        raise InvalidInput(
-            _("Upload a new version of every requested item first: %(items)s.") % {"items": labels},
-            field_errors={"slots": missing},
-        )
+    if request is None:
+        raise InvalidState(_("No materials were requested for this case."))
+    _require_renewed(request)
     now = timezone.now()
     event = _apply(
         case,
@@ -242,13 +254,8 @@ def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
             % {"limit": case.program.attempt_limit}
         )
     request = case.open_material_request()
-    missing = request.missing_slots() if request else []
-    if missing:
-        labels = ", ".join(str(Slot(slot).label) for slot in missing)
-        raise InvalidInput(
-            _("Upload a new version of every requested item first: %(items)s.") % {"items": labels},
-            field_errors={"slots": missing},
-        )
+    if request is not None:
+        _require_renewed(request)
     now = timezone.now()
     event = _apply(
         case, "reapply", actor=actor, event_type=EventType.REAPPLIED, at=now, args={"now": now}
