@@ -16,6 +16,7 @@ from cases.errors import (
 from cases.models import (
     Case,
     CaseEvent,
+    MaterialRequest,
     ReasonCode,
 )
 from cases.services._common import (
@@ -82,6 +83,8 @@ def case_countersign(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
     reviewer = get_user_model().objects.get(
         pk=proposal.data.get("reviewer", proposal.proposed_by_id)
     )
+    # Material requests left open by the freeze are settled, as the direct unfreeze does.
+    MaterialRequest.objects.filter(case=case, resolved_at=None).update(resolved_at=now)
     return _apply(
         case,
         "unfreeze",
