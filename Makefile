@@ -85,7 +85,7 @@ fmt: $(STAMP)
 # manage.py is django-admin with our settings and the project on the path.
 messages: export DEBUG := 1
 messages: $(STAMP)
-	$(VPY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	$(VPY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(VPY) manage.py compilemessages --ignore=.venv --ignore=var
 
 clean:

@@ -17,6 +17,15 @@ from accounts.models import User
 from accounts.roles import Role
 
 
+@pytest.fixture(autouse=True)
+def _english_messages() -> Iterator[None]:
+    """Tests read messages in English; zh-hans (the default) is tested in test_translations."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """The Redis the tests use: REDIS_URL when given, else an embedded one for this run."""

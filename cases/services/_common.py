@@ -78,7 +78,8 @@ def _lock(case: Case) -> Case:
         raise InvalidInput(_("This case does not exist.")) from exc
 
 
-def _deny(case: Case, actor: Actor, action: str) -> NotPermitted:
+def _deny(case: Case, actor: Actor, action: str, message: str | None = None) -> NotPermitted:
+    """Log the refusal; `action` is a verb ("countersign") unless `message` says it otherwise."""
     security_log.warning(
         "denied action=%s case=%s actor=%s state=%s",
         action,
@@ -86,7 +87,9 @@ def _deny(case: Case, actor: Actor, action: str) -> NotPermitted:
         actor_label(actor),
         case.state,
     )
-    return NotPermitted(_("You are not allowed to %(action)s this case.") % {"action": action})
+    if message is None:
+        message = _("You are not allowed to %(action)s this case.") % {"action": action}
+    return NotPermitted(message)
 
 
 def _state_label(case: Case) -> str:
@@ -102,7 +105,14 @@ def _check(case: Case, name: str, actor: Actor, action: str) -> None:
             % {"state": _state_label(case), "action": action}
         )
     if not meta.has_transition_perm(case, case.state, actor):
-        raise _deny(case, actor, action)
+        # `action` is a past participle here ("approved").
+        raise _deny(
+            case,
+            actor,
+            action,
+            _("You are not allowed to act on this case: it cannot be %(action)s by you.")
+            % {"action": action},
+        )
 
 
 def _apply(
