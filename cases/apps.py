@@ -18,4 +18,6 @@ class CasesConfig(AppConfig):
     verbose_name = _("Verification cases")
 
     def ready(self) -> None:
+        from cases import calendar  # noqa: F401  (registers the next-year calendar check)
+
         post_migrate.connect(_ensure_audit_triggers, sender=self)

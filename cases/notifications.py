@@ -1,4 +1,5 @@
-"""Applicant e-mails about their case, through an outbox.
+"""E-mails about a case, through an outbox: to the applicant on every change of their case, to
+reviewers and supervisors when a review deadline is at risk or missed.
 
 The Notification row is written in the same transaction as the event; the e-mail is sent by a
 Celery task after commit. A lost task is picked up again by the periodic resend; a redelivered
@@ -7,14 +8,19 @@ task finds the row already claimed and sends nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 
+from accounts.models import User
 from cases.models import CaseEvent, Notification, ReasonCode
 from cases.states import CaseState, EventType, Slot
 
@@ -31,22 +37,47 @@ APPLICANT_EVENTS = {
     EventType.FROZEN,
     EventType.UNFROZEN,
     EventType.CLOSED,
+    EventType.APPLICANT_REMINDED,
 }
+# SLA events the reviewers and supervisors hear about (DESIGN §5).
+STAFF_EVENTS = {EventType.SLA_AT_RISK, EventType.SLA_BREACHED}
 RESEND_AFTER = timedelta(minutes=2)
 
 
 def notifications_schedule_for_event(event: CaseEvent) -> list[Notification]:
     """Inside the event's transaction: queue the applicant's e-mail, and send it after commit."""
-    if event.event_type not in APPLICANT_EVENTS:
-        return []
-    applicant = event.case.applicant
-    if not applicant.email:
-        return []
-    notification = Notification.objects.create(
-        event=event, recipient=applicant, language=applicant.preferred_language
+    notifications = []
+    for recipient in _recipients(event):
+        if not recipient.email:
+            continue
+        notification = Notification.objects.create(
+            event=event, recipient=recipient, language=recipient.preferred_language
+        )
+        transaction.on_commit(functools.partial(_enqueue, notification.pk))
+        notifications.append(notification)
+    return notifications
+
+
+def _supervisors() -> list[User]:
+    """Everyone who may assign cases: the people who rebalance work when deadlines slip."""
+    holds = Q(groups__permissions__codename="assign_case") | Q(
+        user_permissions__codename="assign_case"
     )
-    transaction.on_commit(lambda: _enqueue(notification.pk))
-    return [notification]
+    return list(User.objects.filter(holds, is_active=True).distinct().order_by("pk"))
+
+
+def _recipients(event: CaseEvent) -> list[User]:
+    case = event.case
+    if event.event_type in APPLICANT_EVENTS:
+        return [case.applicant]
+    if event.event_type == EventType.SLA_AT_RISK:
+        return [case.assignee] if case.assignee else _supervisors()
+    if event.event_type == EventType.SLA_BREACHED:
+        people = _supervisors()
+        if case.assignee and case.assignee not in people:
+            people.append(case.assignee)
+        return people
+    return []
 
 
 def _enqueue(notification_id: int) -> None:
@@ -70,11 +101,15 @@ def _reason_lines(event: CaseEvent, language: str) -> list[str]:
     return [reason.applicant_message(language) for reason in reasons]
 
 
+def _instant(value: Any) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
 def render_notification(notification: Notification) -> tuple[str, str]:
     event = notification.event
     case = event.case
     with translation.override(notification.language):
-        context = {
+        context: dict[str, Any] = {
             "case": case,
             "event": event,
             "state_label": CaseState(event.to_state).label if event.to_state else "",
@@ -83,8 +118,12 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             "message": event.message if event.event_type != EventType.FROZEN else "",
             "recipient": notification.recipient,
         }
-        subject = render_to_string("emails/case_event_subject.txt", context).strip()
-        body = render_to_string("emails/case_event.txt", context)
+        template = "staff_sla" if event.event_type in STAFF_EVENTS else "case_event"
+        # Instants as the event recorded them: the case may have moved on when the mail goes out.
+        context["due"] = _instant(event.data.get("due"))
+        context["auto_close_at"] = _instant(event.data.get("auto_close_at"))
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{template}.txt", context)
     return " ".join(subject.split()), body
 
 

@@ -45,6 +45,10 @@ class EventType(models.TextChoices):
     FROZEN = "frozen", _("Account frozen")
     UNFROZEN = "unfrozen", _("Account unfrozen")
     CLOSED = "closed", _("Closed")
+    SLA_AT_RISK = "sla_at_risk", _("Review deadline at risk")
+    SLA_BREACHED = "sla_breached", _("Review deadline missed; escalated")
+    SLA_RETARGETED = "sla_retargeted", _("Review target changed")
+    APPLICANT_REMINDED = "applicant_reminded", _("Applicant reminded to upload materials")
 
 
 class Decision(models.TextChoices):
@@ -150,3 +154,15 @@ class ProposalStatus(models.TextChoices):
     COUNTERSIGNED = "countersigned", _("Countersigned")
     SENT_BACK = "sent_back", _("Sent back")
     SUPERSEDED = "superseded", _("Superseded")
+
+
+class ClockStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused while waiting for the applicant")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+
+
+class SegmentKind(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")

@@ -23,3 +23,10 @@ def resend_stale_notifications() -> int:
     from cases.notifications import notifications_resend_stale
 
     return notifications_resend_stale()
+
+
+@shared_task(name="cases.sla_sweep")
+def sla_sweep() -> dict[str, int]:
+    from cases.services.sweep import sla_sweep as sweep
+
+    return sweep().as_dict()

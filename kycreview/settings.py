@@ -183,7 +183,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# --- SLA (DESIGN §5) ---------------------------------------------------------------------------
+# Working days: the `holidays` package for this country (statutory holidays and make-up working
+# weekends), corrected by the admin's calendar overrides; working hours in TIME_ZONE.
+SLA_COUNTRY = env("SLA_COUNTRY", "CN") or "CN"
+SLA_WORKDAY_OPENS = env("SLA_WORKDAY_OPENS", "09:00") or "09:00"
+SLA_WORKDAY_CLOSES = env("SLA_WORKDAY_CLOSES", "18:00") or "18:00"
+SLA_SWEEP_SECONDS = float(env("SLA_SWEEP_SECONDS", "60") or 60)
+# A case in review with no reviewer activity for this long goes back to the queue.
+SLA_STALE_CLAIM_MINUTES = int(env("SLA_STALE_CLAIM_MINUTES", "30") or 30)
+# Rows one sweep handles per kind of work; the next sweep takes the rest.
+SLA_SWEEP_BATCH = int(env("SLA_SWEEP_BATCH", "20000") or 20000)
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sla-sweep": {
+        "task": "cases.sla_sweep",
+        "schedule": SLA_SWEEP_SECONDS,
+        # A sweep that waited longer than its interval is replaced by the next one.
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
     "resend-stale-notifications": {
         "task": "cases.resend_stale_notifications",
         "schedule": float(env("NOTIFICATION_RESEND_SECONDS", "60") or 60),

@@ -129,9 +129,13 @@ def _apply(
 ) -> CaseEvent:
     """Run one transition with `args`, save it, and write its event (the caller holds the
     lock). A proposal still pending when the case moves on is superseded."""
+    from cases.services.clock import clock_on_transition
+
     from_state = case.state
+    now = at or timezone.now()
     try:
         getattr(case, name)(**(args or {}))
+        clock_on_transition(case, name, actor=actor, now=now)
         case.save()
     except TransitionNotAllowed as exc:
         raise InvalidInput(_("The conditions for this action are not met.")) from exc
@@ -149,7 +153,7 @@ def _apply(
         reason_codes=reason_codes,
         message=message,
         data=data,
-        now=at,
+        now=now,
     )
     notifications_schedule_for_event(event)
     return event
@@ -258,6 +262,10 @@ def _propose(
 ) -> CaseEvent:
     """Record the first signature of a four-eyes decision (the state does not change)."""
     _no_pending(case)
+    if case.reviewer_activity_at is not None:
+        # Waiting for the second signature is not an idle claim.
+        case.reviewer_activity_at = None
+        case.save(update_fields=["reviewer_activity_at"])
     proposal = DecisionProposal.objects.create(
         case=case,
         decision=decision,

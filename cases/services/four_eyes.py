@@ -27,6 +27,7 @@ from cases.services._common import (
     _require_accepted_documents,
 )
 from cases.states import (
+    CaseState,
     Decision,
     EventType,
     ProposalStatus,
@@ -118,6 +119,10 @@ def case_send_back(*, case: Case, actor: Actor, note: str) -> CaseEvent:
         note,
     )
     proposal.save(update_fields=["status", "checked_by", "checked_at", "check_note"])
+    if case.state == CaseState.REVIEWING:
+        # Back with its maker: the stale-claim timer runs again from now.
+        case.reviewer_activity_at = now
+        case.save(update_fields=["reviewer_activity_at"])
     return record_case_event(
         case=case,
         event_type=EventType.DECISION_SENT_BACK,

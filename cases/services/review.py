@@ -124,6 +124,8 @@ def document_set_verdict(
     document.verdict, document.verdict_at, document.verdict_by = verdict, now, _actor_user(actor)
     document.verdict_reason = reasons[0] if reasons else None
     document.save(update_fields=["verdict", "verdict_at", "verdict_by", "verdict_reason"])
+    case.reviewer_activity_at = now
+    case.save(update_fields=["reviewer_activity_at"])
     return record_case_event(
         case=case,
         event_type=EventType.DOCUMENT_VERDICT,

@@ -1,4 +1,5 @@
-"""The case domain. The state graph is declared once, here; transition bodies only set fields.
+"""Cases, documents, reasons and events. The state graph is declared once, here; transition
+bodies only set fields.
 
 Nothing but cases/services.py calls a transition method, and nothing but cases/audit.py creates a
 CaseEvent.
@@ -233,6 +234,19 @@ class Case(ConcurrentTransitionMixin, models.Model):
     may_apply_again_after = models.DateTimeField(null=True, blank=True)
     state_reason = models.CharField(_("reason for the state"), max_length=40, blank=True)
 
+    # SLA timers (DESIGN §5): the instants the sweep looks for, each NULL when nothing is due, so
+    # each partial index holds only the rows that can fire. The clock ledger is SlaClock.
+    sla_due_at = models.DateTimeField(_("review due"), null=True, blank=True)
+    sla_at_risk_at = models.DateTimeField(null=True, blank=True)
+    sla_at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True)
+    sla_breached_at = models.DateTimeField(_("deadline missed at"), null=True, blank=True)
+    applicant_reminder_at = models.DateTimeField(null=True, blank=True)
+    applicant_reminders_sent = models.PositiveSmallIntegerField(default=0)
+    auto_close_at = models.DateTimeField(_("closes without an answer at"), null=True, blank=True)
+    # Last reviewer activity while the case is in `reviewing`; NULL otherwise, and while a
+    # four-eyes proposal waits for its second signature (the reviewer is not idle then).
+    reviewer_activity_at = models.DateTimeField(null=True, blank=True)
+
     # Head of the audit chain, moved in the same transaction as each event (see audit.py).
     event_seq = models.PositiveIntegerField(default=0, editable=False)
     event_head = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -255,6 +269,31 @@ class Case(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "assignee"], name="case_state_assignee"),
             models.Index(fields=["applicant", "state"], name="case_applicant_state"),
+            models.Index(
+                fields=["sla_at_risk_at"],
+                condition=Q(sla_at_risk_at__isnull=False),
+                name="case_sla_at_risk_due",
+            ),
+            models.Index(
+                fields=["sla_due_at"],
+                condition=Q(sla_due_at__isnull=False, sla_breached_at__isnull=True),
+                name="case_sla_breach_due",
+            ),
+            models.Index(
+                fields=["applicant_reminder_at"],
+                condition=Q(applicant_reminder_at__isnull=False),
+                name="case_applicant_reminder_due",
+            ),
+            models.Index(
+                fields=["auto_close_at"],
+                condition=Q(auto_close_at__isnull=False),
+                name="case_auto_close_due",
+            ),
+            models.Index(
+                fields=["reviewer_activity_at"],
+                condition=Q(reviewer_activity_at__isnull=False),
+                name="case_reviewer_activity",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,285 @@
+"""The review clock ledger (DESIGN §5): start, pause, resume, stop and re-target.
+
+Called inside the case services' transactions, with the case row locked; they change the case's
+SLA columns in memory (the caller saves the case) and write the clock rows. Business time comes
+from `cases.sla` over the installation's calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import rules
+from cases.actors import Actor, actor_label
+from cases.audit import record_case_event
+from cases.calendar import business_calendar
+from cases.errors import InvalidInput, InvalidState
+from cases.models import Case, CaseEvent, SlaClock, SlaPolicy, SlaSegment
+from cases.services._common import _deny, _lock
+from cases.sla import ZERO, BusinessCalendar, add_business_days, add_business_time
+from cases.sla import business_time_between as between
+from cases.states import ClockStatus, EventType, SegmentKind
+
+
+@dataclass(frozen=True)
+class PolicyValues:
+    policy: SlaPolicy | None
+    target_days: int
+    at_risk_percent: int
+    response_window_days: int
+    reminder_offsets_days: tuple[int, ...]
+
+
+def policy_for(case: Case) -> PolicyValues:
+    """The policy of the case's program and priority; the program's own target when none is set."""
+    policy = SlaPolicy.objects.filter(program_id=case.program_id, priority=case.priority).first()
+    if policy is None:
+        from cases.models.sla import (
+            DEFAULT_AT_RISK_PERCENT,
+            DEFAULT_REMINDER_OFFSETS,
+            DEFAULT_RESPONSE_WINDOW_DAYS,
+        )
+
+        return PolicyValues(
+            None,
+            case.program.review_target_days,
+            DEFAULT_AT_RISK_PERCENT,
+            DEFAULT_RESPONSE_WINDOW_DAYS,
+            tuple(DEFAULT_REMINDER_OFFSETS),
+        )
+    return PolicyValues(
+        policy,
+        policy.target_days,
+        policy.at_risk_percent,
+        policy.response_window_days,
+        tuple(policy.reminder_offsets_days or ()),
+    )
+
+
+def open_clock(case: Case) -> SlaClock | None:
+    return SlaClock.objects.filter(case=case, stopped_at=None).first()
+
+
+def _open_segment(clock: SlaClock) -> SlaSegment | None:
+    return clock.segments.filter(ended_at=None).first()
+
+
+def elapsed(clock: SlaClock, *, now: datetime, calendar: BusinessCalendar) -> timedelta:
+    """Business time the clock has run: closed running segments plus the open one up to `now`."""
+    total = ZERO
+    for segment in clock.segments.filter(kind=SegmentKind.RUNNING):
+        if segment.ended_at is None:
+            total += between(calendar, segment.started_at, now)
+        else:
+            total += segment.business_time
+    return total
+
+
+def remaining(clock: SlaClock, *, now: datetime, calendar: BusinessCalendar) -> timedelta:
+    """Business time left before the target (negative once breached)."""
+    return clock.target - elapsed(clock, now=now, calendar=calendar)
+
+
+def _end_segment(
+    segment: SlaSegment, *, now: datetime, by: str, reason: str, calendar: BusinessCalendar
+) -> None:
+    segment.ended_at, segment.ended_by, segment.end_reason = now, by, reason
+    segment.business_time = between(calendar, segment.started_at, now)
+    segment.save(update_fields=["ended_at", "ended_by", "end_reason", "business_time"])
+
+
+def _schedule_running(
+    case: Case, clock: SlaClock, *, now: datetime, calendar: BusinessCalendar
+) -> None:
+    """Cache the due and at-risk instants of a running clock on the case."""
+    done = elapsed(clock, now=now, calendar=calendar)
+    case.sla_due_at = add_business_time(calendar, now, max(clock.target - done, ZERO))
+    if case.sla_at_risk_since is None:
+        case.sla_at_risk_at = add_business_time(
+            calendar, now, max(clock.at_risk_after - done, ZERO)
+        )
+    else:
+        case.sla_at_risk_at = None
+
+
+def _clear_timers(case: Case) -> None:
+    case.sla_due_at = case.sla_at_risk_at = None
+    case.applicant_reminder_at = case.auto_close_at = None
+
+
+def clock_start(case: Case, *, now: datetime, by: str, reason: str) -> SlaClock:
+    """A new clock with the current policy; an open one (there should be none) is stopped."""
+    calendar = business_calendar()
+    previous = open_clock(case)
+    if previous is not None:
+        clock_stop(case, now=now, by=by, reason=reason)
+    values = policy_for(case)
+    target = calendar.day_length * values.target_days
+    clock = SlaClock.objects.create(
+        case=case,
+        policy=values.policy,
+        target=target,
+        at_risk_after=target * values.at_risk_percent / 100,
+        started_at=now,
+    )
+    SlaSegment.objects.create(
+        clock=clock, kind=SegmentKind.RUNNING, started_at=now, started_by=by, start_reason=reason
+    )
+    case.sla_breached_at = case.sla_at_risk_since = None
+    _clear_timers(case)
+    _schedule_running(case, clock, now=now, calendar=calendar)
+    return clock
+
+
+def clock_pause(case: Case, *, now: datetime, by: str, reason: str) -> None:
+    """Stop counting while the applicant is asked for materials; start their response window."""
+    clock = open_clock(case)
+    if clock is None:
+        return
+    calendar = business_calendar()
+    segment = _open_segment(clock)
+    if segment is not None and segment.kind == SegmentKind.RUNNING:
+        _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
+        SlaSegment.objects.create(
+            clock=clock, kind=SegmentKind.PAUSED, started_at=now, started_by=by, start_reason=reason
+        )
+    clock.status = ClockStatus.PAUSED
+    clock.save(update_fields=["status"])
+    values = policy_for(case)
+    _clear_timers(case)
+    offsets = [n for n in values.reminder_offsets_days if n < values.response_window_days]
+    case.applicant_reminders_sent = 0
+    case.applicant_reminder_at = add_business_days(calendar, now, offsets[0]) if offsets else None
+    case.auto_close_at = add_business_days(calendar, now, values.response_window_days)
+
+
+def next_reminder_at(case: Case, *, after_sent: int) -> datetime | None:
+    """The instant of the reminder after `after_sent` reminders, counted from the pause."""
+    values = policy_for(case)
+    offsets = [n for n in values.reminder_offsets_days if n < values.response_window_days]
+    if after_sent >= len(offsets):
+        return None
+    clock = open_clock(case)
+    segment = _open_segment(clock) if clock else None
+    if segment is None or segment.kind != SegmentKind.PAUSED:
+        return None
+    return add_business_days(business_calendar(), segment.started_at, offsets[after_sent])
+
+
+def clock_resume(case: Case, *, now: datetime, by: str, reason: str) -> None:
+    """Count again from `now`, with the business time that was left when the clock paused."""
+    clock = open_clock(case)
+    if clock is None:
+        clock_start(case, now=now, by=by, reason=reason)
+        return
+    calendar = business_calendar()
+    segment = _open_segment(clock)
+    if segment is not None and segment.kind == SegmentKind.PAUSED:
+        _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
+        SlaSegment.objects.create(
+            clock=clock,
+            kind=SegmentKind.RUNNING,
+            started_at=now,
+            started_by=by,
+            start_reason=reason,
+        )
+    clock.status = ClockStatus.RUNNING
+    clock.save(update_fields=["status"])
+    _clear_timers(case)
+    _schedule_running(case, clock, now=now, calendar=calendar)
+
+
+def clock_stop(case: Case, *, now: datetime, by: str, reason: str) -> None:
+    """The decision (or freeze, or close) ends the clock: met or breached, for good."""
+    clock = open_clock(case)
+    if clock is not None:
+        calendar = business_calendar()
+        segment = _open_segment(clock)
+        if segment is not None:
+            _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
+        late = elapsed(clock, now=now, calendar=calendar) > clock.target
+        clock.status = ClockStatus.BREACHED if late or case.sla_breached_at else ClockStatus.MET
+        clock.stopped_at = now
+        clock.breached_at = clock.breached_at or case.sla_breached_at
+        clock.save(update_fields=["status", "stopped_at", "breached_at"])
+    _clear_timers(case)
+    case.reviewer_activity_at = None
+
+
+# What each transition does to the clock (DESIGN §3's "SLA effect" column).
+_STARTS = {"submit": "submitted", "reapply": "applied again", "unfreeze": "unfrozen"}
+_STOPS = {"approve", "reject", "freeze", "close"}
+
+
+def clock_on_transition(case: Case, name: str, *, actor: Actor, now: datetime) -> None:
+    """Called by the case services after a transition ran and before the case is saved."""
+    by = actor_label(actor)
+    if name in _STARTS:
+        clock_start(case, now=now, by=by, reason=_STARTS[name])
+    elif name == "request_materials":
+        clock_pause(case, now=now, by=by, reason="materials requested")
+    elif name == "resubmit":
+        clock_resume(case, now=now, by=by, reason="resubmitted")
+    elif name in _STOPS:
+        clock_stop(case, now=now, by=by, reason=name)
+    if name in ("claim", "assign", "unfreeze"):
+        case.reviewer_activity_at = now
+    elif name in ("release", "request_materials", "resubmit"):
+        case.reviewer_activity_at = None
+
+
+@transaction.atomic
+def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str) -> CaseEvent:
+    """A supervisor gives the running clock a new target (1–5 business days), with a reason.
+
+    Side effects: the clock's target and the case's due and at-risk instants change; one event.
+    """
+    case = _lock(case)
+    if not rules.is_supervisor(actor):
+        raise _deny(case, actor, _("change the review target of"))
+    clock = open_clock(case)
+    if clock is None:
+        raise InvalidState(_("This case has no running review clock to re-target."))
+    errors: dict[str, list[str]] = {}
+    try:
+        days = int(target_days)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= 5:
+        errors["target_days"] = [_("Give a whole number of business days from 1 to 5.")]
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = [_("A reason is required.")]
+    if errors:
+        raise InvalidInput(_("The new target cannot be set."), field_errors=errors)
+    now = timezone.now()
+    calendar = business_calendar()
+    old_target, old_due = clock.target, case.sla_due_at
+    percent = clock.at_risk_after / clock.target if clock.target else 0.75
+    clock.target = calendar.day_length * days
+    clock.at_risk_after = clock.target * percent
+    clock.save(update_fields=["target", "at_risk_after"])
+    if clock.status == ClockStatus.RUNNING:
+        _schedule_running(case, clock, now=now, calendar=calendar)
+        case.save(update_fields=["sla_due_at", "sla_at_risk_at"])
+    return record_case_event(
+        case=case,
+        event_type=EventType.SLA_RETARGETED,
+        actor=actor,
+        from_state=case.state,
+        to_state=case.state,
+        message=reason,
+        data={
+            "target_days": days,
+            "old_target_hours": old_target.total_seconds() / 3600,
+            "old_due": old_due.isoformat() if old_due else None,
+            "due": case.sla_due_at.isoformat() if case.sla_due_at else None,
+        },
+        now=now,
+    )
