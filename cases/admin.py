@@ -1,5 +1,6 @@
-"""Read-only admin views of the case domain. The reviewer workbench (its own issue) adds the
-queues and the decision screens; nothing here can change a case or an event."""
+"""Admin views: the case domain read-only, and the SLA configuration that supervisors edit. The
+reviewer workbench (its own issue) adds the queues and the decision screens; nothing here can
+change a case or an event."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from cases.models import Case, CaseEvent, Program, ReasonCode
+from cases.models import (
+    CalendarOverride,
+    Case,
+    CaseEvent,
+    ConfigChange,
+    Program,
+    ReasonCode,
+    SlaPolicy,
+)
+from cases.services.config import config_delete, config_save
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -88,3 +98,71 @@ class CaseEventAdmin(ReadOnlyAdmin):
     list_filter = ("event_type", "actor_type")
     list_select_related = ("case",)
     show_full_result_count = False
+
+
+class SlaConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Supervisors (configure_programs) edit; everyone who reads all cases may look. Every save
+    and delete goes through cases.services.config and leaves a ConfigChange row."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return user.has_perm("cases.configure_programs") or user.has_perm("cases.view_all_cases")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cases.configure_programs")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cases.configure_programs")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        config_save(obj=obj, actor=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(SlaConfigAdmin):
+    list_display = (
+        "program",
+        "priority",
+        "target_days",
+        "at_risk_percent",
+        "response_window_days",
+        "reminder_offsets_days",
+        "updated_at",
+    )
+    list_filter = ("program", "priority")
+    list_select_related = ("program",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("program", "priority") if obj is not None else ()
+
+
+@admin.register(CalendarOverride)
+class CalendarOverrideAdmin(SlaConfigAdmin):
+    list_display = ("day", "is_working_day", "note", "updated_by", "updated_at")
+    list_filter = ("is_working_day",)
+    date_hierarchy = "day"
+    exclude = ("updated_by",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cases.configure_programs")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        config_delete(obj=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            config_delete(obj=obj, actor=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "changed_by", "object_type", "object_repr", "action")
+    list_filter = ("object_type", "action")
+    list_select_related = ("changed_by",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return user.has_perm("cases.configure_programs") or user.has_perm("cases.view_all_cases")
