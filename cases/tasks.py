@@ -8,8 +8,10 @@ from celery import shared_task
 @shared_task(
     name="cases.send_notification",
     autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
+    # No countdown longer than a minute (DESIGN §5: timers are rows): a send that keeps failing
+    # is left to the periodic resend of unsent outbox rows.
+    retry_backoff=5,
+    retry_backoff_max=60,
     max_retries=8,
 )
 def send_notification(*, notification_id: int) -> bool:

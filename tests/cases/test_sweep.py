@@ -262,3 +262,24 @@ def test_two_sweeps_at_once_on_postgresql_act_once(transactional_db: None, setti
         assert len(events(case, EventType.CLOSED)) == 1
     # One more sweep finds nothing left to do.
     assert nothing(sweep_at(at(3, 24, 12, 5)))
+
+
+def test_no_task_waits_on_the_broker_for_more_than_a_minute(settings: Any) -> None:
+    """Timers are rows: no countdown or ETA, and retries back off to at most a minute."""
+    from pathlib import Path
+
+    from kycreview.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("cases.")}
+    assert {"cases.sla_sweep", "cases.send_notification"} <= set(ours)
+    for task in ours.values():
+        if getattr(task, "autoretry_for", ()):
+            assert task.retry_backoff_max <= 60, task.name
+    for path in Path(settings.BASE_DIR).glob("[!.]*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        source = path.read_text(encoding="utf-8")
+        assert "countdown=" not in source and "eta=" not in source, path
+    sweep = settings.CELERY_BEAT_SCHEDULE["sla-sweep"]
+    assert sweep["task"] == "cases.sla_sweep" and sweep["schedule"] <= 60
