@@ -24,6 +24,7 @@ from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from stdnum.cn import ric, uscc
 
@@ -370,6 +371,9 @@ class _Loader:
                     demo.email, demo.password, is_staff=demo.role != Role.APPLICANT, **extra
                 )
                 user.groups.add(groups[demo.role])
+            if user.is_staff:
+                # Staff sign in with a second factor; seed_demo prints each secret.
+                TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
             self.users[demo.key] = User.objects.get(pk=user.pk)  # fresh permission cache
 
     # --- the applicant's side

@@ -1,19 +1,24 @@
-"""Reads: what the portal, the API and the admin show about a case."""
+"""Reads: what the portal, the API and the admin show about a case, and who may see which."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
+from cases import rules
 from cases.calendar import business_calendar
-from cases.models import Case
+from cases.models import QUEUE_ORDER, Case, DecisionProposal
 from cases.services.clock import open_clock, remaining
-from cases.states import CaseState, ClockStatus, Slot
+from cases.sla import business_time_between
+from cases.states import CaseState, ClockStatus, ProposalStatus, Slot
 
 
 @dataclass(frozen=True)
@@ -73,3 +78,80 @@ def case_eta(case: Case, *, now: datetime | None = None) -> Eta:
         remaining=left,
         breached=case.sla_breached_at is not None,
     )
+
+
+# --- the reviewer's queues (DESIGN §8) --------------------------------------------------------
+
+QUEUES = ("my", "unassigned", "at_risk", "breached", "waiting", "four_eyes", "frozen", "all")
+RUNNING = (CaseState.SUBMITTED, CaseState.REVIEWING)
+
+
+def _pending_proposal() -> Exists:
+    return Exists(
+        DecisionProposal.objects.filter(case=OuterRef("pk"), status=ProposalStatus.PENDING)
+    )
+
+
+def cases_for_staff(user: Any) -> QuerySet[Case]:
+    """Every case this member of staff may open: all of them for supervisors and auditors;
+    for reviewers their own, the claimable, those they wait on, and (seniors) those waiting for a
+    second signature."""
+    cases = Case.objects.select_related("program", "assignee", "applicant")
+    if user.has_perm("cases.view_all_cases"):
+        return cases
+    if not rules.is_reviewer(user):
+        return cases.none()
+    visible = (
+        Q(assignee=user)
+        | Q(state=CaseState.SUBMITTED, assignee=None)
+        | Q(state=CaseState.NEEDS_MATERIALS, preferred_reviewer=user)
+    )
+    if rules.can_countersign(user):
+        visible |= Q(_pending_proposal())
+    return cases.filter(visible)
+
+
+def case_for_staff(user: Any, uuid: Any) -> Case:
+    """The case with this public id if `user` may open it, else 404."""
+    return get_object_or_404(cases_for_staff(user), uuid=uuid)
+
+
+def may_see_queue(user: Any, queue: str) -> bool:
+    if user.has_perm("cases.view_all_cases"):
+        return True
+    if queue == "four_eyes":
+        return rules.can_countersign(user)
+    return rules.is_reviewer(user) and queue not in ("frozen", "all")
+
+
+def queue_for(user: Any, queue: str) -> QuerySet[Case]:
+    """The cases of one queue that `user` may see, in the queue's order."""
+    cases = cases_for_staff(user)
+    if queue == "my":
+        return cases.filter(assignee=user).order_by("sla_due_at", "pk")
+    if queue == "unassigned":
+        return cases.filter(state=CaseState.SUBMITTED, assignee=None).order_by(*QUEUE_ORDER)
+    if queue == "at_risk":
+        return cases.filter(
+            state__in=RUNNING, sla_at_risk_since__isnull=False, sla_breached_at=None
+        ).order_by("sla_due_at", "pk")
+    if queue == "breached":
+        return cases.filter(state__in=RUNNING, sla_breached_at__isnull=False).order_by(
+            "sla_due_at", "pk"
+        )
+    if queue == "waiting":
+        return cases.filter(state=CaseState.NEEDS_MATERIALS).order_by("auto_close_at", "pk")
+    if queue == "four_eyes":
+        return cases.filter(_pending_proposal()).order_by("updated_at", "pk")
+    if queue == "frozen":
+        return cases.filter(state=CaseState.ACCOUNT_FROZEN).order_by("-updated_at", "-pk")
+    return cases.order_by("-created_at", "-pk")
+
+
+def business_time_left(case: Case, *, calendar: Any, now: datetime) -> timedelta | None:
+    """Business time until the case is due (negative when overdue); None without a running clock."""
+    if case.sla_due_at is None or case.state not in RUNNING:
+        return None
+    if case.sla_due_at >= now:
+        return business_time_between(calendar, now, case.sla_due_at)
+    return -business_time_between(calendar, case.sla_due_at, now)

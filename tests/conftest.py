@@ -127,6 +127,24 @@ def make_user(email: str, *roles: str, **extra: object) -> User:
     return User.objects.get(pk=user.pk)  # fresh permission cache
 
 
+def signed_in(user: User, *, second_factor: bool = True) -> Any:
+    """A test client signed in as `user`, past the admin's second factor unless told not to."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(user)
+    if second_factor:
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, confirmed=True, defaults={"name": "test"}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 @pytest.fixture
 def applicant(db: None) -> User:
     return make_user("alice@example.com", Role.APPLICANT, full_name="Alice Applicant")

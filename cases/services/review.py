@@ -15,8 +15,10 @@ from cases.audit import record_case_event
 from cases.errors import (
     InvalidInput,
     InvalidState,
+    NotPermitted,
 )
 from cases.models import (
+    QUEUE_ORDER,
     Case,
     CaseEvent,
     Document,
@@ -59,6 +61,38 @@ def case_claim(*, case: Case, actor: Actor) -> CaseEvent:
     return _apply(
         case, "claim", actor=actor, event_type=EventType.CLAIMED, args={"reviewer": actor}
     )
+
+
+def _next_unassigned(actor: Any) -> Case | None:
+    """Lock and return the best case for `actor` to take, skipping rows others hold."""
+    waiting = Case.objects.filter(state=CaseState.SUBMITTED, assignee=None)
+    candidates = (
+        # Their own resubmitted cases come back to them first ...
+        waiting.filter(resubmitted=True, preferred_reviewer=actor).order_by(*QUEUE_ORDER),
+        # ... then the queue: resubmitted, priority, earliest due.
+        waiting.order_by(*QUEUE_ORDER),
+    )
+    for queryset in candidates:
+        case = queryset.select_for_update(skip_locked=True, of=("self",)).first()
+        if case is not None:
+            return case
+    return None
+
+
+@transaction.atomic
+def case_claim_next(*, actor: Actor) -> CaseEvent | None:
+    """Give the reviewer the best unassigned case, or None when the queue is empty.
+
+    Two reviewers pressing at once never get the same case: on PostgreSQL the candidate row is
+    locked with SKIP LOCKED (the other takes the next one); SQLite's IMMEDIATE transactions run
+    the two one after the other. Side effects: as case_claim.
+    """
+    if not rules.is_reviewer(actor):
+        raise NotPermitted(_("Only reviewers can claim cases."))
+    case = _next_unassigned(actor)
+    if case is None:
+        return None
+    return case_claim(case=case, actor=actor)
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ with logins that work and documents that are real files."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import re
@@ -221,3 +222,26 @@ def test_seed_demo_refuses_without_debug(demo_settings) -> None:  # type: ignore
         seed()
 
     assert not User.objects.filter(email__endswith=DEMO).exists()
+
+
+def test_demo_staff_get_a_printed_second_factor_that_works(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    output = seed()
+    secrets = dict(
+        (email, secret)
+        for secret, email in re.findall(
+            r"TOTP ([A-Z2-7=]+)  \((\S+@demo\.kycreview\.test)\)", output
+        )
+    )
+    staff = User.objects.filter(email__endswith=DEMO, is_staff=True)
+    assert set(secrets) == {user.email for user in staff}
+    for user in staff:
+        device = TOTPDevice.objects.get(user=user, confirmed=True)
+        assert base64.b32decode(secrets[user.email]) == device.bin_key
+        out = io.StringIO()
+        call_command("totp_code", user.email, stdout=out)
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        assert out.getvalue().strip() == f"{totp.token():06d}"
+        assert device.verify_token(out.getvalue().strip())

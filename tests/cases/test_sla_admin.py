@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
 from cases.calendar import business_calendar
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
 from cases.states import Priority, ProgramCode
+from tests.conftest import signed_in
 
 
 def policy() -> SlaPolicy:
@@ -26,12 +25,6 @@ def form(**changes: object) -> dict[str, object]:
     }
     data.update(changes)
     return data
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_supervisor_changes_a_policy_and_the_change_is_recorded(db, supervisor):

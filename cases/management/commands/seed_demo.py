@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role
 from cases.demo import DEMO_USERS, demo_load
@@ -58,3 +60,20 @@ class Command(BaseCommand):
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  ".join([*cells, row[3]]))
+        self._print_second_factors()
+
+    def _print_second_factors(self) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            _(
+                "Staff also give a 6-digit code at sign-in. Add these secrets to an "
+                "authenticator app, or print the current code with "
+                "`python manage.py totp_code E-MAIL`:"
+            )
+        )
+        emails = [demo.email for demo in DEMO_USERS if demo.role != Role.APPLICANT]
+        devices = TOTPDevice.objects.filter(user__email__in=emails, confirmed=True)
+        secrets = {d.user.email: base64.b32encode(d.bin_key).decode() for d in devices}
+        for email in emails:
+            if email in secrets:
+                self.stdout.write(f"  TOTP {secrets[email]}  ({email})")

@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from cases.models import (
+    AccessLog,
     CalendarOverride,
-    Case,
     CaseEvent,
     ConfigChange,
     Program,
@@ -54,36 +54,6 @@ class ReasonCodeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-@admin.register(Case)
-class CaseAdmin(ReadOnlyAdmin):
-    list_display = (
-        "reference",
-        "program",
-        "state",
-        "priority",
-        "attempt",
-        "assignee",
-        "created_at",
-    )
-    list_filter = ("program", "state")
-    list_select_related = ("program", "assignee")
-    fields = (
-        "reference",
-        "uuid",
-        "program",
-        "state",
-        "priority",
-        "attempt",
-        "assignee",
-        "created_at",
-        "submitted_at",
-        "decided_at",
-        "closed_at",
-        "previous_case",
-    )
-    show_full_result_count = False
-
-
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdmin):
     list_display = (
@@ -98,6 +68,14 @@ class CaseEventAdmin(ReadOnlyAdmin):
     list_filter = ("event_type", "actor_type")
     list_select_related = ("case",)
     show_full_result_count = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Every case's history: supervisors and auditors. Reviewers read the timeline of the
+        # cases they may open, on the review screen.
+        return request.user.has_perm("cases.view_all_cases")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
 
 
 class SlaConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -166,3 +144,20 @@ class ConfigChangeAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user
         return user.has_perm("cases.configure_programs") or user.has_perm("cases.view_all_cases")
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Who read which personal data (DESIGN §7): supervisors and auditors."""
+
+    list_display = ("at", "user", "kind", "case", "document", "detail", "ip")
+    list_filter = ("kind",)
+    list_select_related = ("user", "case", "document")
+    search_fields = ("=user__email", "=case__reference")
+    show_full_result_count = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cases.view_all_cases")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)

@@ -1,0 +1,21 @@
+// Zoom and rotate for document images on the review screen. No external libraries.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-kyc-viewer]").forEach(function (box) {
+    var img = box.querySelector("img");
+    if (!img) { return; }
+    var scale = 1, angle = 0;
+    function apply() { img.style.transform = "scale(" + scale + ") rotate(" + angle + "deg)"; }
+    box.parentNode.querySelectorAll("[data-kyc-tool]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        var tool = button.getAttribute("data-kyc-tool");
+        if (tool === "zoom-in") { scale = Math.min(scale * 1.25, 8); }
+        if (tool === "zoom-out") { scale = Math.max(scale / 1.25, 0.25); }
+        if (tool === "rotate") { angle = (angle + 90) % 360; }
+        if (tool === "reset") { scale = 1; angle = 0; }
+        apply();
+      });
+    });
+  });
+})();

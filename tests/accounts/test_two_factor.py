@@ -1,0 +1,90 @@
+"""Staff reach the admin only with a password and a TOTP code; first sign-in enrols."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+
+def code(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"
+
+
+def password_sign_in(client: Client, user: User) -> None:
+    response = client.post(
+        reverse("admin:login"),
+        {"username": user.email, "password": "pw-" + user.email, "next": "/admin/"},
+    )
+    assert response.status_code == 302, response.content
+
+
+def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, reviewer):
+    client = Client(headers={"Accept-Language": "en"})
+    password_sign_in(client, reviewer)
+    # The password alone does not open the admin.
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 302
+    login = client.get(index["Location"])
+    assert login.status_code == 302 and reverse("admin:second_factor") in login["Location"]
+    page = client.get(login["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="otp-qr"' in html and "data:image/svg+xml;base64," in html
+    secret = re.search(r'id="otp-secret">([A-Z2-7=]+)<', html)
+    assert secret is not None
+    device = TOTPDevice.objects.get(user=reviewer)
+    assert device.confirmed is False
+    wrong = client.post(reverse("admin:second_factor"), {"token": "000000"})
+    if code(device) != "000000":
+        assert wrong.status_code == 400
+    assert client.get(reverse("admin:index")).status_code == 302
+    # A wrong code throttles the device for a moment (django-otp's back-off).
+    device.refresh_from_db()
+    throttled = client.post(reverse("admin:second_factor"), {"token": code(device)})
+    assert throttled.status_code == 400 and "Too many wrong codes" in throttled.content.decode()
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        right = client.post(
+            reverse("admin:second_factor"), {"token": code(device), "next": "/admin/"}
+        )
+    assert right.status_code == 302 and right["Location"] == "/admin/"
+    device.refresh_from_db()
+    assert device.confirmed is True
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
+    device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
+    client = Client(headers={"Accept-Language": "en"})
+    password_sign_in(client, supervisor)
+    page = client.get(reverse("admin:second_factor"))
+    assert page.status_code == 200 and 'id="otp-qr"' not in page.content.decode()
+    assert client.post(reverse("admin:second_factor"), {"token": "12"}).status_code == 400
+    ok = client.post(reverse("admin:second_factor"), {"token": code(device)})  # no back-off:
+    # a malformed code never reaches the device.
+    assert ok.status_code == 302
+    assert client.get(reverse("admin:cases_case_changelist")).status_code == 200
+
+
+def test_applicants_and_anonymous_people_never_enter_the_admin(db, applicant):
+    anonymous = Client(headers={"Accept-Language": "en"})
+    assert anonymous.get(reverse("admin:index")).status_code == 302
+    assert anonymous.get(reverse("admin:second_factor")).status_code == 302
+    client = Client(headers={"Accept-Language": "en"})
+    response = client.post(
+        reverse("admin:login"), {"username": applicant.email, "password": "pw-" + applicant.email}
+    )
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get(reverse("admin:index")).status_code == 302
+    client.force_login(applicant)
+    assert client.get(reverse("admin:second_factor")).status_code == 302
+    assert not TOTPDevice.objects.filter(user=applicant).exists()

@@ -1,0 +1,303 @@
+"""The reviewer workbench in the admin (cases/admin/workbench.py) through the Django test client:
+who sees which queue and case, who may press what, and what each press leaves behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.roles import Role
+from cases.models import AccessKind, AccessLog, Case, CaseEvent, DecisionProposal
+from cases.states import CaseState, EventType, ProposalStatus, Slot
+from tests.conftest import make_user, signed_in
+from tests.factories import VALID_ID_NUMBER, accept_all, reviewing_case, submitted_case
+
+QUEUES = [
+    "mycase",
+    "unassignedcase",
+    "atriskcase",
+    "breachedcase",
+    "waitingcase",
+    "foureyescase",
+    "frozencase",
+    "case",
+]
+ROLE_QUEUES = {
+    "reviewer": {"mycase", "unassignedcase", "atriskcase", "breachedcase", "waitingcase"},
+    "senior": {
+        "mycase",
+        "unassignedcase",
+        "atriskcase",
+        "breachedcase",
+        "waitingcase",
+        "foureyescase",
+    },
+    "supervisor": set(QUEUES),
+    "auditor": set(QUEUES),
+}
+PEOPLE = ["anonymous", "applicant", "reviewer", "other_reviewer", "senior", "supervisor", "auditor"]
+
+
+@pytest.fixture
+def world(db: None, applicant: User, reviewer: User) -> dict[str, Any]:
+    """A case under review by `reviewer`, and an unassigned submitted one."""
+    return {
+        "assigned": reviewing_case(applicant, reviewer),
+        "unassigned": submitted_case(applicant),
+    }
+
+
+def client_for(request: Any, who: str) -> Client:
+    if who == "anonymous":
+        return Client(headers={"Accept-Language": "en"})
+    user = request.getfixturevalue(who)
+    if not user.is_staff:
+        client = Client(headers={"Accept-Language": "en"})
+        client.force_login(user)
+        return client
+    return signed_in(user)
+
+
+def role_of(who: str) -> str:
+    return "reviewer" if who == "other_reviewer" else who
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+@pytest.mark.parametrize("queue", QUEUES)
+def test_queue_permission_matrix(request, world, who, queue):
+    response = client_for(request, who).get(reverse(f"admin:cases_{queue}_changelist"))
+    if who in ("anonymous", "applicant"):
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    elif queue in ROLE_QUEUES[role_of(who)]:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+
+
+# (who, which case) → expected status of the review screen, a document and the ID reveal.
+SCREEN = {
+    ("anonymous", "assigned"): 302,
+    ("applicant", "assigned"): 302,
+    ("reviewer", "assigned"): 200,
+    ("other_reviewer", "assigned"): 404,
+    ("senior", "assigned"): 404,
+    ("supervisor", "assigned"): 200,
+    ("auditor", "assigned"): 200,
+    ("anonymous", "unassigned"): 302,
+    ("applicant", "unassigned"): 302,
+    ("reviewer", "unassigned"): 200,
+    ("other_reviewer", "unassigned"): 200,
+    ("senior", "unassigned"): 200,
+    ("supervisor", "unassigned"): 200,
+    ("auditor", "unassigned"): 200,
+}
+
+
+@pytest.mark.parametrize(("who", "which"), list(SCREEN))
+def test_case_screen_document_and_id_number_matrix(request, world, who, which):
+    case: Case = world[which]
+    client = client_for(request, who)
+    expected = SCREEN[(who, which)]
+    document = case.current_documents()[0]
+    before = AccessLog.objects.count()
+    screen = client.get(reverse("admin:cases_review", args=[case.uuid]))
+    file = client.get(reverse("admin:cases_document", args=[case.uuid, document.pk]))
+    reveal = client.post(reverse("admin:cases_reveal_id", args=[case.uuid]))
+    assert (screen.status_code, file.status_code, reveal.status_code) == (expected,) * 3
+    if expected == 200:
+        user = request.getfixturevalue(who)
+        kinds = list(
+            AccessLog.objects.filter(user=user, case=case)
+            .order_by("pk")
+            .values_list("kind", flat=True)
+        )
+        assert kinds == [
+            AccessKind.VIEW_CASE,
+            AccessKind.VIEW_DOCUMENT,
+            AccessKind.REVEAL_ID_NUMBER,
+        ]
+        assert file["X-Content-Type-Options"] == "nosniff"
+        assert file["Content-Disposition"].startswith("attachment")
+        assert VALID_ID_NUMBER in reveal.content.decode()
+        assert VALID_ID_NUMBER not in screen.content.decode()  # masked until revealed
+    else:
+        assert AccessLog.objects.count() == before
+
+
+# Who may press which button on the assigned case (reviewing, assigned to `reviewer`).
+ACTS = {
+    "reviewer": {"release": 302, "request_materials": 302},
+    "other_reviewer": {"release": 404, "request_materials": 404},
+    "senior": {"release": 404, "request_materials": 404},
+    "supervisor": {"release": 302, "request_materials": 403},
+    "auditor": {"release": 403, "request_materials": 403},
+    "applicant": {"release": 302, "request_materials": 302},
+    "anonymous": {"release": 302, "request_materials": 302},
+}
+FORMS: dict[str, dict[str, Any]] = {
+    "release": {"action": "release", "release-reason": "Going on leave."},
+    "request_materials": {
+        "action": "request_materials",
+        "request_materials-reason_codes": ["DOC_UNREADABLE"],
+        "request_materials-slots": [Slot.ID_FRONT],
+        "request_materials-message": "The photo is blurred.",
+    },
+}
+
+
+@pytest.mark.parametrize("who", list(ACTS))
+@pytest.mark.parametrize("action", ["release", "request_materials"])
+def test_action_permission_matrix(request, world, who, action):
+    case: Case = world["assigned"]
+    events = CaseEvent.objects.filter(case=case).count()
+    response = client_for(request, who).post(
+        reverse("admin:cases_act", args=[case.uuid]), FORMS[action]
+    )
+    expected = ACTS[who][action]
+    assert response.status_code == expected
+    done = expected == 302 and who in ("reviewer", "supervisor")
+    assert CaseEvent.objects.filter(case=case).count() == events + int(done)
+    if not done:
+        assert Case.objects.get(pk=case.pk).state == CaseState.REVIEWING
+
+
+def test_claim_next_button_gives_the_reviewer_the_next_case(db, applicant, reviewer, auditor):
+    case = submitted_case(applicant)
+    response = signed_in(reviewer).post(reverse("admin:cases_claim_next"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:cases_review", args=[case.uuid])
+    assert Case.objects.get(pk=case.pk).assignee == reviewer
+    empty = signed_in(reviewer).post(reverse("admin:cases_claim_next"))
+    assert empty["Location"] == reverse("admin:cases_unassignedcase_changelist")
+    assert signed_in(auditor).post(reverse("admin:cases_claim_next")).status_code == 403
+    assert signed_in(reviewer).get(reverse("admin:cases_claim_next")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "field"),
+    [
+        ("request_materials", {"request_materials-message": "x"}, "reason_codes"),
+        ("reject", {"reject-message": "x"}, "reason_codes"),
+        ("freeze", {"freeze-note": "x"}, "reason_code"),
+        ("release", {}, "reason"),
+    ],
+)
+def test_each_decision_form_refuses_a_missing_reason_and_changes_nothing(
+    db, applicant, reviewer, action, data, field
+):
+    case = reviewing_case(applicant, reviewer)
+    events = CaseEvent.objects.count()
+    response = signed_in(reviewer).post(
+        reverse("admin:cases_act", args=[case.uuid]), {"action": action, **data}
+    )
+    assert response.status_code == 400
+    form = next(f for f in response.context["forms"] if f.action == action)
+    assert field in form.errors
+    assert "Please correct the errors" in response.content.decode()
+    assert CaseEvent.objects.count() == events
+    assert Case.objects.get(pk=case.pk).state == CaseState.REVIEWING
+
+
+def test_decision_buttons_follow_the_transitions_this_person_may_take(
+    db, applicant, reviewer, auditor, supervisor
+):
+    case = reviewing_case(applicant, reviewer)
+
+    def offered(user: User) -> list[str]:
+        response = signed_in(user).get(reverse("admin:cases_review", args=[case.uuid]))
+        return [form.action for form in response.context["forms"]]
+
+    assert set(offered(reviewer)) == {"release", "request_materials", "reject", "freeze"}
+    accept_all(case, reviewer)
+    assert "approve" in offered(reviewer)
+    assert offered(auditor) == []
+    assert set(offered(supervisor)) >= {"assign", "retarget", "release", "freeze"}
+    assert "approve" not in offered(supervisor)
+
+
+def test_the_preview_shows_the_applicants_e_mail_in_their_language(db, reviewer):
+    english = make_user("eve@example.com", Role.APPLICANT, preferred_language="en")
+    case = reviewing_case(english, reviewer)
+    response = signed_in(reviewer).post(
+        reverse("admin:cases_act", args=[case.uuid]),
+        {**FORMS["request_materials"], "preview": "1"},
+    )
+    assert response.status_code == 200
+    subject, body = response.context["preview"]
+    assert "The photo is blurred." in body and "ID card, front" in body
+    assert case.reference in subject
+    assert not CaseEvent.objects.filter(case=case, event_type=EventType.MATERIALS_REQUESTED)
+
+
+def test_four_eyes_through_the_workbench(db, applicant, reviewer, senior, other_reviewer):
+    case = reviewing_case(applicant, reviewer)
+    act = reverse("admin:cases_act", args=[case.uuid])
+    maker = signed_in(reviewer)
+    reject = {"action": "reject", "reject-reason_codes": ["DOC_FORGED"], "reject-note": "Clone."}
+    assert maker.post(act, reject).status_code == 302
+    proposal = DecisionProposal.objects.get(case=case, status=ProposalStatus.PENDING)
+    assert Case.objects.get(pk=case.pk).state == CaseState.REVIEWING
+    # The maker is offered no signature, and cannot give one.
+    screen = maker.get(reverse("admin:cases_review", args=[case.uuid]))
+    assert "countersign" not in [f.action for f in screen.context["forms"]]
+    assert maker.post(act, {"action": "countersign"}).status_code == 403
+    # A reviewer who is not senior cannot even open it; a senior sees it in the queue.
+    assert signed_in(other_reviewer).post(act, {"action": "countersign"}).status_code == 404
+    queue = signed_in(senior).get(reverse("admin:cases_foureyescase_changelist"))
+    assert case.reference in queue.content.decode()
+    # Sent back with a note: still the maker's, proposal closed.
+    checker = signed_in(senior)
+    assert checker.post(act, {"action": "send_back"}).status_code == 400
+    back = checker.post(act, {"action": "send_back", "send_back-note": "Check the hologram."})
+    assert back.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.SENT_BACK
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == CaseState.REVIEWING and case.assignee == reviewer
+    # Proposed again and countersigned: only now the case is rejected, both signatures events.
+    assert maker.post(act, reject).status_code == 302
+    signed = checker.post(act, {"action": "countersign", "countersign-note": "Agreed."})
+    assert signed.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == CaseState.REJECTED
+    types = list(
+        CaseEvent.objects.filter(case=case).order_by("seq").values_list("event_type", flat=True)
+    )
+    assert types[-3:] == [
+        EventType.DECISION_SENT_BACK,
+        EventType.DECISION_PROPOSED,
+        EventType.REJECTED,
+    ]
+
+
+def test_search_by_exact_id_number_finds_the_case_and_is_logged(db, applicant, supervisor):
+    case = submitted_case(applicant)
+    submitted_case(make_user("bob@example.com", Role.APPLICANT), id_number="110101199003074477")
+    response = signed_in(supervisor).get(
+        reverse("admin:cases_case_changelist"), {"q": VALID_ID_NUMBER}
+    )
+    assert response.status_code == 200
+    found = list(response.context["cl"].result_list)
+    assert found == [case]
+    (entry,) = AccessLog.objects.filter(kind=AccessKind.SEARCH_ID_NUMBER)
+    assert entry.user == supervisor and VALID_ID_NUMBER not in entry.detail
+
+
+def test_supervisors_bulk_reassign_from_a_queue(db, applicant, supervisor, reviewer):
+    cases = [submitted_case(applicant) for _ in range(3)]
+    response = signed_in(supervisor).post(
+        reverse("admin:cases_unassignedcase_changelist"),
+        {
+            "action": "reassign_selected",
+            "_selected_action": [c.pk for c in cases],
+            "reviewer": reviewer.pk,
+        },
+    )
+    assert response.status_code == 302
+    assert set(
+        Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("assignee", flat=True)
+    ) == {reviewer.pk}
+    assert CaseEvent.objects.filter(event_type=EventType.ASSIGNED).count() == 3
