@@ -29,6 +29,22 @@ def _slot_choices(case: Case) -> list[tuple[str, str]]:
     return [(code, str(Slot(code).label)) for code in codes]
 
 
+class ReasonCheckboxes(forms.CheckboxSelectMultiple):
+    """Reason checkboxes that carry the slots each reason re-requests (data-slots), so the
+    review screen pre-ticks the items to upload again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reason_slots: dict[str, list[str]] = {}
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        slots = self.reason_slots.get(str(value))
+        if slots:
+            option["attrs"]["data-slots"] = " ".join(slots)
+        return option
+
+
 class ActionForm(forms.Form):
     """One decision on one case by one person."""
 
@@ -46,6 +62,10 @@ class ActionForm(forms.Form):
         if "reason_codes" in self.fields:
             field = self.fields["reason_codes"]
             field.choices = _reason_choices(self.decision)  # type: ignore[attr-defined]
+            if isinstance(field.widget, ReasonCheckboxes):
+                field.widget.reason_slots = {
+                    r.code: list(r.slots) for r in ReasonCode.objects.filter(is_active=True)
+                }
         if "reason_code" in self.fields:
             field = self.fields["reason_code"]
             field.choices = [("", "—"), *_reason_choices(self.decision)]  # type: ignore[attr-defined]
@@ -80,14 +100,12 @@ class RequestMaterialsForm(ActionForm):
         Decision.REQUEST_MATERIALS,
         True,
     )
-    reason_codes = forms.MultipleChoiceField(
-        label=_("Reasons"), widget=forms.CheckboxSelectMultiple
-    )
+    reason_codes = forms.MultipleChoiceField(label=_("Reasons"), widget=ReasonCheckboxes)
     slots = forms.MultipleChoiceField(
         label=_("Items to upload again"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("Leave empty to ask for the items the reasons name."),
+        help_text=_("Ticked from the reasons you choose; leave empty to ask for what they name."),
     )
     message = forms.CharField(
         label=_("Message to the applicant"),
@@ -126,9 +144,7 @@ class RejectForm(ActionForm):
         True,
         True,
     )
-    reason_codes = forms.MultipleChoiceField(
-        label=_("Reasons"), widget=forms.CheckboxSelectMultiple
-    )
+    reason_codes = forms.MultipleChoiceField(label=_("Reasons"), widget=ReasonCheckboxes)
     slots = forms.MultipleChoiceField(
         label=_("Items to upload when applying again"),
         required=False,

@@ -40,7 +40,7 @@ from accounts.models import User
 from cases import crypto, rules, services
 from cases.calendar import business_calendar
 from cases.errors import CaseActionError, NotPermitted
-from cases.forms import ACTION_FORMS, TRANSITION_FORMS, ActionForm
+from cases.forms import ACTION_FORMS, TRANSITION_FORMS, ActionForm, VerdictForm
 from cases.models import (
     AccessKind,
     AccessLog,
@@ -69,6 +69,21 @@ from cases.states import CaseState, EventType, Slot
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 COUNT_CAP = 10_000
+# The order of the decision forms on the review screen: the usual outcomes first.
+FORM_ORDER = [
+    "claim",
+    "approve",
+    "request_materials",
+    "reject",
+    "countersign",
+    "send_back",
+    "release",
+    "assign",
+    "retarget",
+    "unfreeze",
+    "freeze",
+    "close",
+]
 
 
 class CappedCountPaginator(Paginator):
@@ -407,7 +422,7 @@ class CaseAdmin(SupervisedQueueAdmin):
             if open_clock(case) is not None:
                 wanted.append(ACTION_FORMS["retarget"])
         forms_: list[ActionForm] = []
-        for form_class in dict.fromkeys(wanted):
+        for form_class in sorted(dict.fromkeys(wanted), key=lambda f: FORM_ORDER.index(f.action)):
             if bound is not None and bound.action == form_class.action:
                 forms_.append(bound)
             else:
@@ -531,6 +546,9 @@ class CaseAdmin(SupervisedQueueAdmin):
             self.message_user(
                 request, _("Please correct the errors in the form below."), messages.ERROR
             )
+            if isinstance(form, VerdictForm):  # rendered once per document: say it up top
+                for error in form.errors.get("reason_code", []):
+                    self.message_user(request, str(error), messages.ERROR)
             return self._render_review(request, case, bound=form, status=400)
         if "preview" in request.POST and form.previewable:
             return self._render_review(request, case, bound=form, preview=self._preview(case, form))
@@ -540,10 +558,10 @@ class CaseAdmin(SupervisedQueueAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return self._render_review(request, case, bound=form, status=403)
         except CaseActionError as exc:
-            for field, errors in (exc.field_errors or {}).items():
+            for field, problems in (exc.field_errors or {}).items():
                 if field in form.fields:
-                    for error in errors:
-                        form.add_error(field, str(error))
+                    for problem in problems:
+                        form.add_error(field, str(problem))
             self.message_user(request, exc.message, messages.ERROR)
             case.refresh_from_db()
             return self._render_review(request, case, bound=form, status=400)

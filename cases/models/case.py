@@ -290,6 +290,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 condition=Q(state=S.SUBMITTED, assignee=None),
                 name="case_queue_order",
             ),
+            # The workbench queues' orders (cases/selectors.py, queue_for).
+            models.Index(fields=["assignee", "sla_due_at", "id"], name="case_my_queue"),
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(sla_at_risk_since__isnull=False),
+                name="case_at_risk_queue",
+            ),
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(sla_breached_at__isnull=False),
+                name="case_breached_queue",
+            ),
+            models.Index(fields=["state", "-updated_at", "-id"], name="case_state_updated"),
+            models.Index(fields=["-created_at", "-id"], name="case_all_queue"),
             models.Index(
                 fields=["sla_at_risk_at"],
                 condition=Q(sla_at_risk_at__isnull=False),

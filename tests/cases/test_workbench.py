@@ -301,3 +301,58 @@ def test_supervisors_bulk_reassign_from_a_queue(db, applicant, supervisor, revie
         Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("assignee", flat=True)
     ) == {reviewer.pk}
     assert CaseEvent.objects.filter(event_type=EventType.ASSIGNED).count() == 3
+
+
+def test_document_verdicts_from_the_review_screen(db, applicant, reviewer):
+    case = reviewing_case(applicant, reviewer)
+    front = next(d for d in case.current_documents() if d.slot == Slot.ID_FRONT)
+    act = reverse("admin:cases_act", args=[case.uuid])
+    client = signed_in(reviewer)
+    refused = client.post(
+        act,
+        {
+            "action": "verdict",
+            "verdict-document": front.pk,
+            "verdict-verdict": "reupload_requested",
+        },
+    )
+    assert refused.status_code == 400
+    assert "Say why a new upload is needed." in refused.content.decode()
+    front.refresh_from_db()
+    assert front.verdict == "pending"
+    ok = client.post(
+        act,
+        {
+            "action": "verdict",
+            "verdict-document": front.pk,
+            "verdict-verdict": "reupload_requested",
+            "verdict-reason_code": "DOC_UNREADABLE",
+        },
+    )
+    assert ok.status_code == 302
+    front.refresh_from_db()
+    assert (front.verdict, front.verdict_reason_id) == ("reupload_requested", "DOC_UNREADABLE")
+    event = CaseEvent.objects.filter(case=case, event_type=EventType.DOCUMENT_VERDICT).get()
+    assert event.actor_user == reviewer and event.file_sha256 == front.sha256
+
+
+def test_internal_notes_never_reach_the_applicant(db, applicant, reviewer):
+    case = reviewing_case(applicant, reviewer)
+    response = signed_in(reviewer).post(
+        reverse("admin:cases_act", args=[case.uuid]),
+        {
+            "action": "reject",
+            "reject-reason_codes": ["DOC_EXPIRED"],
+            "reject-message": "Your ID card expired last month.",
+            "reject-note": "Colleague says the applicant called twice, rude.",
+        },
+    )
+    assert response.status_code == 302
+    event = CaseEvent.objects.get(case=case, event_type=EventType.REJECTED)
+    assert event.data["note"].startswith("Colleague")
+    from cases.notifications import render_notification
+
+    (notification,) = event.notifications.all()
+    subject, body = render_notification(notification)
+    assert "expired last month" in body
+    assert "Colleague" not in body and "rude" not in subject + body

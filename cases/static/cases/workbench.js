@@ -19,3 +19,24 @@
     });
   });
 })();
+
+// Ticking a reason ticks the items it re-requests (the reasons' data-slots).
+(function () {
+  "use strict";
+  document.querySelectorAll("form").forEach(function (form) {
+    var reasons = form.querySelectorAll("input[type=checkbox][data-slots]");
+    if (!reasons.length) { return; }
+    reasons.forEach(function (reason) {
+      reason.addEventListener("change", function () {
+        var wanted = {};
+        reasons.forEach(function (r) {
+          if (r.checked) { r.getAttribute("data-slots").split(" ").forEach(function (s) { wanted[s] = true; }); }
+        });
+        reason.getAttribute("data-slots").split(" ").forEach(function (slot) {
+          var box = form.querySelector("input[type=checkbox][name$=slots][value='" + slot + "']");
+          if (box) { box.checked = !!wanted[slot]; }
+        });
+      });
+    });
+  });
+})();
