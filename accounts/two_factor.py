@@ -17,9 +17,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
@@ -93,6 +95,7 @@ class KycAdminSite(admin.AdminSite):
             *super().get_urls(),
         ]
 
+    @method_decorator(never_cache)
     def second_factor_view(self, request: HttpRequest) -> HttpResponse:
         """Verify a code (or enrol a new authenticator) for a password-authenticated staff user."""
         user = request.user

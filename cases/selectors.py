@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cases import rules
 from cases.calendar import business_calendar
+from cases.errors import security_log
 from cases.models import QUEUE_ORDER, Case, DecisionProposal
 from cases.services.clock import open_clock, remaining
 from cases.sla import business_time_between
@@ -47,6 +48,8 @@ class Eta:
                     "items": items
                 }
             return _("The review clock is paused until you resubmit your application.")
+        if self.expected_at is not None and (self.breached or self.expected_at <= timezone.now()):
+            return _("This is taking longer than it should; your application has been escalated.")
         if self.expected_at is not None:
             when = date_format(timezone.localtime(self.expected_at), "DATETIME_FORMAT")
             return _("Expected answer by %(when)s.") % {"when": when}
@@ -112,8 +115,13 @@ def cases_for_staff(user: Any) -> QuerySet[Case]:
 
 
 def case_for_staff(user: Any, uuid: Any) -> Case:
-    """The case with this public id if `user` may open it, else 404."""
-    return get_object_or_404(cases_for_staff(user), uuid=uuid)
+    """The case with this public id if `user` may open it, else 404 (a refusal is logged)."""
+    case = cases_for_staff(user).filter(uuid=uuid).first()
+    if case is None:
+        if Case.objects.filter(uuid=uuid).exists():
+            security_log.warning("denied view case=%s user=%s", uuid, getattr(user, "pk", None))
+        raise Http404
+    return case
 
 
 def may_see_queue(user: Any, queue: str) -> bool:

@@ -64,7 +64,7 @@ from cases.selectors import (
     may_see_queue,
     queue_for,
 )
-from cases.services.clock import open_clock
+from cases.services.clock import case_touch, open_clock
 from cases.states import CaseState, EventType, Slot
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
@@ -223,10 +223,13 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
-        case = Case.objects.filter(pk=object_id).only("uuid").first()
-        if case is None:
+        if not str(object_id).isdigit():
             raise Http404
-        return redirect("admin:cases_review", uuid=case.uuid)
+        uuid = self.get_queryset(request).filter(pk=int(object_id)).values_list("uuid", flat=True)
+        found = uuid.first()
+        if found is None:
+            raise Http404
+        return redirect("admin:cases_review", uuid=found)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         self._calendar = business_calendar()
@@ -401,6 +404,8 @@ class CaseAdmin(SupervisedQueueAdmin):
     def review_view(self, request: HttpRequest, uuid: Any) -> HttpResponse:
         case = case_for_staff(request.user, uuid)
         log_access(request, AccessKind.VIEW_CASE, case=case)
+        if case_touch(case=case, actor=person(request)):
+            case.refresh_from_db()
         return self._render_review(request, case)
 
     def _available_forms(
@@ -551,6 +556,7 @@ class CaseAdmin(SupervisedQueueAdmin):
                     self.message_user(request, str(error), messages.ERROR)
             return self._render_review(request, case, bound=form, status=400)
         if "preview" in request.POST and form.previewable:
+            case_touch(case=case, actor=person(request))
             return self._render_review(request, case, bound=form, preview=self._preview(case, form))
         try:
             form.perform()
@@ -586,6 +592,7 @@ class CaseAdmin(SupervisedQueueAdmin):
         if document is None:
             raise Http404
         log_access(request, AccessKind.VIEW_DOCUMENT, case=case, document=document)
+        case_touch(case=case, actor=person(request))
         inline = request.GET.get("inline") == "1"
         response = FileResponse(
             document.file.open("rb"),
@@ -607,4 +614,5 @@ class CaseAdmin(SupervisedQueueAdmin):
         if not case.id_number:
             raise Http404
         log_access(request, AccessKind.REVEAL_ID_NUMBER, case=case)
+        case_touch(case=case, actor=person(request))
         return self._render_review(request, case, revealed=case.id_number)

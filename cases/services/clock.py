@@ -24,7 +24,7 @@ from cases.models import Case, CaseEvent, SlaClock, SlaPolicy, SlaSegment
 from cases.services._common import _deny, _lock
 from cases.sla import ZERO, BusinessCalendar, add_business_days, add_business_time
 from cases.sla import business_time_between as between
-from cases.states import ClockStatus, EventType, SegmentKind
+from cases.states import CaseState, ClockStatus, EventType, SegmentKind
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _schedule_running(
     """Cache the due and at-risk instants of a running clock on the case."""
     done = elapsed(clock, now=now, calendar=calendar)
     case.sla_due_at = add_business_time(calendar, now, max(clock.target - done, ZERO))
-    if case.sla_at_risk_since is None:
+    if case.sla_at_risk_since is None and case.sla_breached_at is None:
         case.sla_at_risk_at = add_business_time(
             calendar, now, max(clock.at_risk_after - done, ZERO)
         )
@@ -265,9 +265,18 @@ def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str
     clock.target = calendar.day_length * days
     clock.at_risk_after = clock.target * percent
     clock.save(update_fields=["target", "at_risk_after"])
+    # The breach follows the ledger: a longer target can lift it (the breach event stays in the
+    # history), a shorter one makes the case due at once and the sweep records it.
+    breach_lifted = bool(
+        case.sla_breached_at and elapsed(clock, now=now, calendar=calendar) < clock.target
+    )
+    if breach_lifted:
+        case.sla_breached_at = None
+        clock.breached_at = None
+        clock.save(update_fields=["breached_at"])
     if clock.status == ClockStatus.RUNNING:
         _schedule_running(case, clock, now=now, calendar=calendar)
-        case.save(update_fields=["sla_due_at", "sla_at_risk_at"])
+    case.save(update_fields=["sla_due_at", "sla_at_risk_at", "sla_breached_at"])
     return record_case_event(
         case=case,
         event_type=EventType.SLA_RETARGETED,
@@ -280,6 +289,20 @@ def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str
             "old_target_hours": old_target.total_seconds() / 3600,
             "old_due": old_due.isoformat() if old_due else None,
             "due": case.sla_due_at.isoformat() if case.sla_due_at else None,
+            "breach_lifted": breach_lifted,
         },
         now=now,
     )
+
+
+def case_touch(*, case: Case, actor: Actor) -> bool:
+    """The assignee is working on the case (reading it, its documents, a preview): the
+    stale-claim timer starts again. One conditional UPDATE; no event (reads are in the access
+    log). Returns whether the claim was refreshed."""
+    refreshed = Case.objects.filter(
+        pk=case.pk,
+        state=CaseState.REVIEWING,
+        assignee_id=getattr(actor, "pk", None),
+        reviewer_activity_at__isnull=False,
+    ).update(reviewer_activity_at=timezone.now())
+    return refreshed == 1

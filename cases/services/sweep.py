@@ -109,9 +109,9 @@ def _breach(pk: int, seen: datetime) -> bool:
 
 def _at_risk(pk: int, seen: datetime) -> bool:
     now = timezone.now()
-    claimed = Case.objects.filter(pk=pk, sla_at_risk_at=seen, state__in=RUNNING_STATES).update(
-        sla_at_risk_at=None, sla_at_risk_since=now
-    )
+    claimed = Case.objects.filter(
+        pk=pk, sla_at_risk_at=seen, sla_breached_at=None, state__in=RUNNING_STATES
+    ).update(sla_at_risk_at=None, sla_at_risk_since=now)
     if claimed != 1:
         return False
     case = _lock(Case(pk=pk))

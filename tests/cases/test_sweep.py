@@ -283,3 +283,49 @@ def test_no_task_waits_on_the_broker_for_more_than_a_minute(settings: Any) -> No
         assert "countdown=" not in source and "eta=" not in source, path
     sweep = settings.CELERY_BEAT_SCHEDULE["sla-sweep"]
     assert sweep["task"] == "cases.sla_sweep" and sweep["schedule"] <= 60
+
+
+def test_a_case_breached_before_a_pause_is_not_warned_after_it(db, applicant, reviewer):
+    case = submit_at(applicant, at(3, 2, 10))
+    assert sweep_at(at(3, 3, 12)).breached == 1  # past due before any at-risk sweep ran
+    with time_machine.travel(at(3, 3, 12, 5), tick=False):
+        services.case_claim(case=case, actor=reviewer)
+        services.case_request_materials(
+            case=case,
+            actor=reviewer,
+            reason_codes=["DOC_UNREADABLE"],
+            message="Blurred.",
+            slots=[Slot.ID_FRONT],
+        )
+    from tests.factories import upload
+
+    with time_machine.travel(at(3, 3, 14), tick=False):
+        upload(case, Slot.ID_FRONT, applicant, colour="#123456")
+        services.case_resubmit(case=case, actor=applicant)
+    case = fresh(case)
+    assert case.sla_at_risk_at is None
+    assert nothing(sweep_at(at(3, 3, 14, 1)))
+    assert not events(case, EventType.SLA_AT_RISK)
+    from cases.selectors import case_eta
+
+    with time_machine.travel(at(3, 3, 14, 1), tick=False), translation.override("en"):
+        assert "taking longer than it should" in case_eta(case).describe()
+
+
+def test_a_longer_target_lifts_a_breach_and_the_ledger_decides_again(db, applicant, supervisor):
+    from cases.services.clock import case_sla_retarget
+
+    case = submit_at(applicant, at(3, 2, 10))
+    assert sweep_at(at(3, 3, 11)).breached == 1
+    with time_machine.travel(at(3, 3, 11, 30), tick=False):
+        case_sla_retarget(case=case, actor=supervisor, target_days=3, reason="Holiday backlog")
+    case = fresh(case)
+    # 10h30 ran (Mon 8h, Tue 2h30); 3 days = 27h; 16h30 left from Tue 11:30 → Thu 10:00.
+    assert case.sla_breached_at is None and case.sla_due_at == at(3, 5, 10)
+    (event,) = events(case, EventType.SLA_RETARGETED)
+    assert event.data["breach_lifted"] is True
+    assert SlaClock.objects.get(case=case).breached_at is None
+    # Breached again only against the new target, once.
+    assert sweep_at(at(3, 5, 9, 59)).breached == 0
+    assert sweep_at(at(3, 5, 10)).breached == 1
+    assert len(events(case, EventType.SLA_BREACHED)) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -57,6 +58,7 @@ def client_for(request: Any, who: str) -> Client:
     user = request.getfixturevalue(who)
     if not user.is_staff:
         client = Client(headers={"Accept-Language": "en"})
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         client.force_login(user)
         return client
     return signed_in(user)
@@ -356,3 +358,36 @@ def test_internal_notes_never_reach_the_applicant(db, applicant, reviewer):
     subject, body = render_notification(notification)
     assert "expired last month" in body
     assert "Colleague" not in body and "rude" not in subject + body
+
+
+def test_reading_the_case_keeps_the_claim_alive(db, applicant, reviewer):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from cases.services.sweep import sla_sweep
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case = reviewing_case(applicant, reviewer)
+    client = signed_in(reviewer)
+    with time_machine.travel(start + timedelta(minutes=25), tick=False):
+        assert client.get(reverse("admin:cases_review", args=[case.uuid])).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=40), tick=False):
+        assert sla_sweep().released == 0
+    with time_machine.travel(start + timedelta(minutes=56), tick=False):
+        assert sla_sweep().released == 1
+    assert Case.objects.get(pk=case.pk).state == CaseState.SUBMITTED
+
+
+def test_the_change_url_stays_inside_the_queue_and_never_fails(
+    db, applicant, reviewer, other_reviewer
+):
+    case = reviewing_case(applicant, reviewer)
+    mine = reverse("admin:cases_mycase_change", args=[case.pk])
+    assert signed_in(reviewer).get(mine)["Location"] == reverse(
+        "admin:cases_review", args=[case.uuid]
+    )
+    assert signed_in(other_reviewer).get(mine).status_code == 404
+    assert signed_in(reviewer).get("/admin/cases/mycase/abc/change/").status_code == 404
