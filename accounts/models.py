@@ -48,6 +48,12 @@ class User(AbstractUser):
         default="zh-hans",
     )
 
+    # Set when the applicant reports the account stolen: nothing can be changed until a
+    # supervisor has checked and unfrozen it.
+    frozen_at = models.DateTimeField(_("frozen"), null=True, blank=True)
+    # Set when the applicant closes the account; the real-name record and history stay.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
@@ -62,3 +68,21 @@ class User(AbstractUser):
 
     def has_role(self, role: Role | str) -> bool:
         return self.groups.filter(name=str(role)).exists()
+
+
+class SignInRecord(models.Model):
+    """One successful sign-in: when, from where, with what (shown to the person themselves)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("device"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in")
+        verbose_name_plural = _("sign-ins")
+        ordering = ("-at", "-pk")
+        indexes = [models.Index(fields=["user", "-at"], name="signin_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.at:%Y-%m-%d %H:%M}"

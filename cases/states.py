@@ -24,6 +24,8 @@ CLOSABLE_STATES = (S.APPROVED, S.REJECTED, S.NEEDS_MATERIALS, S.ACCOUNT_FROZEN)
 # States in which the applicant may still add documents or correct declared data.
 APPLICANT_EDITABLE_STATES = (S.DRAFT, S.NEEDS_MATERIALS, S.REJECTED)
 OPEN_STATES = (S.DRAFT, S.SUBMITTED, S.REVIEWING, S.NEEDS_MATERIALS)
+# A stolen account is the reviewers' most urgent work.
+URGENT_FREEZE_REASONS = ("THEFT_REPORTED",)
 
 
 class EventType(models.TextChoices):

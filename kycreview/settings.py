@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -135,7 +136,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:cases"
+LOGOUT_REDIRECT_URL = "login"
 if TESTING:
     # Hashing a password at full strength costs ~0.3 s; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -186,6 +189,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# --- Uploads (cases/uploads.py) --------------------------------------------------------------
+# Largest file an applicant or integration may upload; larger ones are refused with 413 before
+# they are read whole.
+MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 1024 * 1024)
+# Images with more pixels are refused as decompression bombs (a 40 MP photo is plenty).
+MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "40000000") or 40000000)
+
 # --- SLA (DESIGN §5) ---------------------------------------------------------------------------
 # Working days: the `holidays` package for this country (statutory holidays and make-up working
 # weekends), corrected by the admin's calendar overrides; working hours in TIME_ZONE.

@@ -134,6 +134,7 @@ def signed_in(user: User, *, second_factor: bool = True) -> Any:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     client = Client(headers={"Accept-Language": "en"})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(user)
     if second_factor:
         device, _ = TOTPDevice.objects.get_or_create(

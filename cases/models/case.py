@@ -25,6 +25,7 @@ from cases.fields import EncryptedTextField
 from cases.states import (
     CLOSABLE_STATES,
     FREEZABLE_STATES,
+    URGENT_FREEZE_REASONS,
     ActorType,
     CaseState,
     Decision,
@@ -473,6 +474,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def freeze(self, *, reason: ReasonCode) -> None:
         self.assignee = None
         self.state_reason = reason.code
+        if reason.code in URGENT_FREEZE_REASONS:
+            self.priority = Priority.URGENT
 
     @transition(
         field=state, source=S.ACCOUNT_FROZEN, target=S.REVIEWING, permission=rules.may_unfreeze
@@ -505,6 +508,10 @@ class Document(models.Model):
     version = models.PositiveSmallIntegerField(_("version"))
     file = models.FileField(_("file"), upload_to=document_upload_path, max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # A small JPEG for the reviewers' lists, made from the cleaned image; none for PDFs and video.
+    thumbnail = models.FileField(
+        _("thumbnail"), upload_to=document_upload_path, max_length=255, blank=True
+    )
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size in bytes"))
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)

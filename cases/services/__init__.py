@@ -14,6 +14,7 @@ from cases.services.intake import (
     case_submit,
     case_update_declared_data,
     document_upload,
+    document_upload_file,
 )
 from cases.services.review import (
     case_approve,
@@ -49,5 +50,6 @@ __all__ = [
     "case_update_declared_data",
     "document_set_verdict",
     "document_upload",
+    "document_upload_file",
     "four_eyes_required",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import IO, Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -40,12 +40,21 @@ from cases.states import (
     EventType,
     Slot,
 )
+from cases.uploads import upload_clean
+from cases.validation import declared_data_errors, normalize_declared
 
 
 def _set_declared_data(case: Case, declared: dict[str, Any]) -> list[str]:
     unknown = sorted(set(declared) - set(DECLARED_FIELDS))
     if unknown:
         raise InvalidInput(_("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)})
+    errors = declared_data_errors(declared)
+    if errors:
+        raise InvalidInput(
+            _("Some of the information is not valid; correct the fields marked."),
+            field_errors=errors,
+        )
+    declared = normalize_declared(declared)
     for field, value in declared.items():
         setattr(case, field, value)
     if "id_number" in declared:
@@ -64,6 +73,7 @@ def case_create(
     previous_case: Case | None = None,
 ) -> Case:
     """Start an application (state draft). Side effects: a Case row and its `created` event."""
+    _refuse_if_frozen(actor)
     if not program.is_active:
         raise InvalidInput(_("This program does not accept applications at the moment."))
     if is_user(actor) and actor != applicant:
@@ -93,8 +103,20 @@ def case_create(
     return case
 
 
+def _refuse_if_frozen(actor: Actor) -> None:
+    """A person whose account is frozen (reported stolen) changes nothing until it is checked."""
+    if is_user(actor) and getattr(actor, "frozen_at", None) is not None:
+        raise NotPermitted(
+            _(
+                "Your account is frozen because it was reported stolen. Our team will contact "
+                "you; until then nothing can be changed."
+            )
+        )
+
+
 def _lock_for_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> Case:
     """Lock the case; only its owner may edit it, and only in the states that allow editing."""
+    _refuse_if_frozen(actor)
     case = _lock(case)
     if not rules.is_owner(case, actor):
         raise _deny(case, actor, action)
@@ -136,6 +158,7 @@ def document_upload(
     content: bytes,
     content_type: str,
     original_name: str = "",
+    thumbnail: bytes | None = None,
 ) -> Document:
     """Store a new version of a slot. The bytes must already be validated and cleaned by the
     upload pipeline. Side effects: a private file under a random name, a Document row, one event.
@@ -170,6 +193,8 @@ def document_upload(
     )
     # Written last, after every check: if the row or the event fails, the file goes again.
     document.file.save("upload", ContentFile(content), save=False)
+    if thumbnail:
+        document.thumbnail.save("thumbnail", ContentFile(thumbnail), save=False)
     try:
         document.save()
         record_case_event(
@@ -184,13 +209,33 @@ def document_upload(
         )
     except BaseException:
         document.file.delete(save=False)
+        if document.thumbnail:
+            document.thumbnail.delete(save=False)
         raise
     return document
+
+
+def document_upload_file(
+    *, case: Case, actor: Actor, slot: str, stream: IO[bytes], name: str, size: int | None = None
+) -> Document:
+    """An upload as it arrives (portal form or API): validated and cleaned by cases.uploads,
+    then stored. A refused file (UploadRefused, with its HTTP status) leaves nothing behind."""
+    cleaned = upload_clean(slot=slot, stream=stream, name=name, size=size)
+    return document_upload(
+        case=case,
+        actor=actor,
+        slot=slot,
+        content=cleaned.content,
+        content_type=cleaned.content_type,
+        original_name=cleaned.original_name,
+        thumbnail=cleaned.thumbnail,
+    )
 
 
 @transaction.atomic
 def case_submit(*, case: Case, actor: Actor) -> CaseEvent:
     """draft → submitted once every required slot is filled. Starts the review clock."""
+    _refuse_if_frozen(actor)
     case = _lock(case)
     _check(case, "submit", actor, _("submitted"))
     missing = case.missing_required_slots()
@@ -220,6 +265,7 @@ def _require_renewed(request: MaterialRequest) -> None:
 def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
     """needs_materials → submitted once every requested item has a new version. The clock
     resumes and the case goes to the front of the queue, preferably to its last reviewer."""
+    _refuse_if_frozen(actor)
     case = _lock(case)
     _check(case, "resubmit", actor, _("resubmitted"))
     request = case.open_material_request()
@@ -244,6 +290,7 @@ def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
 def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
     """rejected → submitted when every rejection reason is retryable and attempts remain.
     A new review clock starts; the attempt counts unless no reason counted as one."""
+    _refuse_if_frozen(actor)
     case = _lock(case)
     _check(case, "reapply", actor, _("submitted again"))
     if not case.rejection_retryable:

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,12 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+
+
+def english_client() -> Client:
+    client = Client(headers={"Accept-Language": "en"})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 def code(device: TOTPDevice) -> str:
@@ -29,7 +36,7 @@ def password_sign_in(client: Client, user: User) -> None:
 
 
 def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, reviewer):
-    client = Client(headers={"Accept-Language": "en"})
+    client = english_client()
     password_sign_in(client, reviewer)
     # The password alone does not open the admin.
     index = client.get(reverse("admin:index"))
@@ -64,7 +71,7 @@ def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, rev
 
 def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
     device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
-    client = Client(headers={"Accept-Language": "en"})
+    client = english_client()
     password_sign_in(client, supervisor)
     page = client.get(reverse("admin:second_factor"))
     assert page.status_code == 200 and 'id="otp-qr"' not in page.content.decode()
@@ -76,10 +83,10 @@ def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
 
 
 def test_applicants_and_anonymous_people_never_enter_the_admin(db, applicant):
-    anonymous = Client(headers={"Accept-Language": "en"})
+    anonymous = english_client()
     assert anonymous.get(reverse("admin:index")).status_code == 302
     assert anonymous.get(reverse("admin:second_factor")).status_code == 302
-    client = Client(headers={"Accept-Language": "en"})
+    client = english_client()
     response = client.post(
         reverse("admin:login"), {"username": applicant.email, "password": "pw-" + applicant.email}
     )

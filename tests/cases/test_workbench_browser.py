@@ -75,7 +75,9 @@ def test_reviewer_signs_in_with_totp_claims_and_requests_materials(
 ) -> None:
     page = browser_page
     applicant = make_user("ann@example.com", Role.APPLICANT, preferred_language="en")
-    reviewer = make_user("rex@example.com", Role.REVIEWER, full_name="Rex Reviewer")
+    reviewer = make_user(
+        "rex@example.com", Role.REVIEWER, full_name="Rex Reviewer", preferred_language="en"
+    )
     device = TOTPDevice.objects.create(user=reviewer, name="phone", confirmed=True)
     case = submitted_case(applicant)
     shots = artefacts()

@@ -1,0 +1,110 @@
+"""What an applicant does to their own account: report it stolen, close it, take their data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cases import services
+from cases.models import Case, CaseEvent
+from cases.notifications import APPLICANT_EVENTS
+from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState
+
+
+@transaction.atomic
+def account_report_theft(*, user: User) -> list[Case]:
+    """Freeze the account and every case that can be frozen, at once, as urgent work.
+
+    Side effects: `frozen_at` on the user; each case frozen with THEFT_REPORTED (one event each,
+    priority urgent, the applicant e-mailed). Drafts cannot change while the account is frozen.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.frozen_at is None:
+        user.frozen_at = timezone.now()
+        user.save(update_fields=["frozen_at"])
+    frozen = []
+    for case in Case.objects.filter(applicant=user, state__in=FREEZABLE_STATES).order_by("pk"):
+        services.case_freeze(case=case, actor=user, reason_code="THEFT_REPORTED")
+        frozen.append(case)
+    return frozen
+
+
+@transaction.atomic
+def account_close(*, user: User) -> list[Case]:
+    """Close the account: every case that can be closed is closed with CLOSURE_REQUESTED, and the
+    person can no longer sign in. The real-name record and every history stay (DESIGN §7).
+
+    Cases a reviewer is deciding right now (submitted, under review) keep their course.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    closed = []
+    for case in Case.objects.filter(applicant=user, state__in=CLOSABLE_STATES).order_by("pk"):
+        if case.state == CaseState.ACCOUNT_FROZEN:
+            continue  # a frozen account is closed by a supervisor, after the check
+        services.case_close(case=case, actor=user, reason_code="CLOSURE_REQUESTED")
+        closed.append(case)
+    user.closed_at = timezone.now()
+    user.is_active = False
+    user.save(update_fields=["closed_at", "is_active"])
+    return closed
+
+
+def account_export(*, user: User) -> dict[str, Any]:
+    """Everything we hold about the person that they may see, as JSON-ready data."""
+    cases = []
+    for case in Case.objects.filter(applicant=user).select_related("program").order_by("pk"):
+        events = CaseEvent.objects.filter(case=case, event_type__in=APPLICANT_EVENTS)
+        cases.append(
+            {
+                "reference": case.reference,
+                "id": str(case.uuid),
+                "program": case.program_id,
+                "state": case.state,
+                "attempt": case.attempt,
+                "created_at": case.created_at.isoformat(),
+                "declared": {
+                    "full_name": case.full_name,
+                    "id_number": case.id_number,
+                    "phone": case.phone,
+                    "company_name": case.company_name,
+                    "credit_code": case.credit_code,
+                    "contact_email": case.contact_email,
+                },
+                "documents": [
+                    {
+                        "slot": d.slot,
+                        "version": d.version,
+                        "sha256": d.sha256,
+                        "content_type": d.content_type,
+                        "uploaded_at": d.uploaded_at.isoformat(),
+                    }
+                    for d in case.documents.order_by("slot", "version")
+                ],
+                "history": [
+                    {
+                        "time": e.created_at.isoformat(),
+                        "event": e.event_type,
+                        "state": e.to_state,
+                        "reasons": e.reason_codes,
+                    }
+                    for e in events.order_by("seq")
+                ],
+            }
+        )
+    return {
+        "account": {
+            "email": user.email,
+            "full_name": user.full_name,
+            "language": user.preferred_language,
+            "joined": user.date_joined.isoformat(),
+            "frozen_at": user.frozen_at.isoformat() if user.frozen_at else None,
+        },
+        "sign_ins": [
+            {"time": r.at.isoformat(), "ip": r.ip, "device": r.user_agent}
+            for r in user.sign_ins.all()[:200]
+        ],
+        "cases": cases,
+    }
