@@ -9,7 +9,8 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -236,6 +237,22 @@ def _refused(request: HttpRequest, case: Case, exc: UploadRefused) -> HttpRespon
         _case_context(request, case, upload_error=exc.message),
         status=exc.status,
     )
+
+
+@login_required
+def case_document(request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
+    """One of the applicant's own uploads, as an attachment (someone else's: 404)."""
+    case = case_for_applicant(request, uuid)
+    document = get_object_or_404(case.documents, pk=pk)
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=True,
+        filename=f"{case.reference}-{document.slot}-v{document.version}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -10,6 +10,7 @@ portal = [
     path("new/<str:program>/", case_views.case_start, name="start"),
     path("<uuid:uuid>/", case_views.case_detail, name="case"),
     path("<uuid:uuid>/declared/", case_views.case_declared, name="declared"),
+    path("<uuid:uuid>/document/<int:pk>/", case_views.case_document, name="document"),
     path("<uuid:uuid>/upload/<str:slot>/", case_views.case_upload, name="upload"),
     path("<uuid:uuid>/submit/", case_views.case_submit, name="submit"),
     path("<uuid:uuid>/resubmit/", case_views.case_resubmit, name="resubmit"),

@@ -194,9 +194,12 @@ def test_other_peoples_cases_are_404_and_anonymous_people_sign_in(applicant, oth
     document = case.documents.first()
     assert document is not None
     intruder = english_client(other_applicant)
+    own = english_client(applicant).get(reverse("portal:document", args=[case.uuid, document.pk]))
+    assert own.status_code == 200 and own["Content-Disposition"].startswith("attachment")
     for url in (
         reverse("portal:case", args=[case.uuid]),
         reverse("portal:declared", args=[case.uuid]),
+        reverse("portal:document", args=[case.uuid, document.pk]),
     ):
         assert intruder.get(url).status_code == 404
     for url in (
