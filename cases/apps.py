@@ -19,5 +19,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import calendar  # noqa: F401  (registers the next-year calendar check)
+        from cases.api import schema  # noqa: F401  (the API's auth in the OpenAPI schema)
 
         post_migrate.connect(_ensure_audit_triggers, sender=self)

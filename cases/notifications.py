@@ -48,8 +48,8 @@ def notifications_schedule_for_event(event: CaseEvent) -> list[Notification]:
     """Inside the event's transaction: queue the applicant's e-mail, and send it after commit."""
     notifications = []
     for recipient in _recipients(event):
-        if not recipient.email:
-            continue
+        if not recipient.email or recipient.email.endswith(".invalid"):
+            continue  # applicants of an integration hear from the wallet, via its webhooks
         notification = Notification.objects.create(
             event=event, recipient=recipient, language=recipient.preferred_language
         )

@@ -32,3 +32,19 @@ def sla_sweep() -> dict[str, int]:
     from cases.services.sweep import sla_sweep as sweep
 
     return sweep().as_dict()
+
+
+# Webhooks: one try per task; a failed try is retried by the sweep over `next_attempt_at`
+# (exponential back-off up to an hour, DESIGN §5: timers are rows), never by the broker.
+@shared_task(name="cases.deliver_webhook")
+def deliver_webhook(*, delivery_id: int) -> bool:
+    from cases.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_pk=delivery_id)
+
+
+@shared_task(name="cases.webhooks_deliver_due")
+def webhooks_deliver_due() -> int:
+    from cases.webhooks import webhooks_deliver_due as deliver_due
+
+    return deliver_due()

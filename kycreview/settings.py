@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "cases",
 ]
@@ -196,6 +199,40 @@ MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 10
 # Images with more pixels are refused as decompression bombs (a 40 MP photo is plenty).
 MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "40000000") or 40000000)
 
+# --- REST API (cases/api/) and webhooks (cases/webhooks.py) ----------------------------------
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/min") or "600/min"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.auth.ApiKeyAuthentication",
+        "cases.api.auth.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["cases.api.auth.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["cases.api.auth.PerKeyThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cases.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kycreview API",
+    "DESCRIPTION": "Manual identity-verification review for the wallet backend.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Webhook delivery: each attempt waits this long for an answer; failures are retried with
+# exponential back-off (by the periodic sweep, never a long countdown) until this many hours.
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10)
+WEBHOOK_RETRY_HOURS = float(env("WEBHOOK_RETRY_HOURS", "24") or 24)
+WEBHOOK_SWEEP_SECONDS = float(env("WEBHOOK_SWEEP_SECONDS", "10") or 10)
+
 # --- SLA (DESIGN §5) ---------------------------------------------------------------------------
 # Working days: the `holidays` package for this country (statutory holidays and make-up working
 # weekends), corrected by the admin's calendar overrides; working hours in TIME_ZONE.
@@ -214,6 +251,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": SLA_SWEEP_SECONDS,
         # A sweep that waited longer than its interval is replaced by the next one.
         "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    "webhooks-deliver-due": {
+        "task": "cases.webhooks_deliver_due",
+        "schedule": WEBHOOK_SWEEP_SECONDS,
+        "options": {"expires": WEBHOOK_SWEEP_SECONDS},
     },
     "resend-stale-notifications": {
         "task": "cases.resend_stale_notifications",

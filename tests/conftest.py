@@ -18,6 +18,15 @@ from accounts.roles import Role
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache (API throttling counts live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _english_messages() -> Iterator[None]:
     """Tests read messages in English; zh-hans (the default) is tested in test_translations."""
     from django.utils import translation

@@ -1,5 +1,5 @@
 """The admin: the reviewer workbench (queues, the review screen) and the configuration."""
 
-from cases.admin import config, workbench
+from cases.admin import config, webhooks, workbench
 
-__all__ = ["config", "workbench"]
+__all__ = ["config", "webhooks", "workbench"]

@@ -1,6 +1,17 @@
 """The case domain (cases/models/case.py) and its SLA configuration and clocks (sla.py)."""
 
 from cases.models.access import AccessKind, AccessLog
+from cases.models.api import (
+    ApiKey,
+    ApiScope,
+    DeliveryStatus,
+    ExternalApplicant,
+    IdempotencyRecord,
+    Integration,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from cases.models.case import (
     QUEUE_ORDER,
     AuditTrailImmutable,
@@ -30,6 +41,8 @@ __all__ = [
     "QUEUE_ORDER",
     "AccessKind",
     "AccessLog",
+    "ApiKey",
+    "ApiScope",
     "AtRiskCase",
     "AuditTrailImmutable",
     "BreachedCase",
@@ -39,9 +52,13 @@ __all__ = [
     "CaseEventQuerySet",
     "ConfigChange",
     "DecisionProposal",
+    "DeliveryStatus",
     "Document",
+    "ExternalApplicant",
     "FourEyesCase",
     "FrozenCase",
+    "IdempotencyRecord",
+    "Integration",
     "MaterialRequest",
     "MyCase",
     "Notification",
@@ -52,5 +69,8 @@ __all__ = [
     "SlaSegment",
     "UnassignedCase",
     "WaitingCase",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "document_upload_path",
 ]

@@ -305,6 +305,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ),
             models.Index(fields=["state", "-updated_at", "-id"], name="case_state_updated"),
             models.Index(fields=["-created_at", "-id"], name="case_all_queue"),
+            # The API's list: an integration's cases, newest first (cursor on the id).
+            models.Index(fields=["integration", "-id"], name="case_integration_id"),
             models.Index(
                 fields=["sla_at_risk_at"],
                 condition=Q(sla_at_risk_at__isnull=False),

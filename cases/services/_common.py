@@ -39,6 +39,7 @@ from cases.states import (
     Slot,
     Verdict,
 )
+from cases.webhooks import webhooks_schedule_for_event
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def _apply(
         now=now,
     )
     notifications_schedule_for_event(event)
+    webhooks_schedule_for_event(event)
     return event
 
 

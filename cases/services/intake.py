@@ -149,6 +149,14 @@ def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, A
     )
 
 
+def _require_file_slot(case: Case, slot: str) -> None:
+    if slot not in case.program.slot_codes or slot not in FILE_SLOTS:
+        raise InvalidInput(
+            _("This program has no upload slot called %(slot)s.") % {"slot": slot},
+            field_errors={"slot": [_("Unknown slot.")]},
+        )
+
+
 @transaction.atomic
 def document_upload(
     *,
@@ -169,11 +177,7 @@ def document_upload(
         action=_("upload documents to"),
         closed=_("This case is %(state)s; documents cannot be added now."),
     )
-    if slot not in case.program.slot_codes or slot not in FILE_SLOTS:
-        raise InvalidInput(
-            _("This program has no upload slot called %(slot)s.") % {"slot": slot},
-            field_errors={"slot": [_("Unknown slot.")]},
-        )
+    _require_file_slot(case, slot)
     if not content:
         raise InvalidInput(
             _("The file is empty."), field_errors={"file": [_("The file is empty.")]}
@@ -220,6 +224,7 @@ def document_upload_file(
 ) -> Document:
     """An upload as it arrives (portal form or API): validated and cleaned by cases.uploads,
     then stored. A refused file (UploadRefused, with its HTTP status) leaves nothing behind."""
+    _require_file_slot(case, slot)  # before reading the file
     cleaned = upload_clean(slot=slot, stream=stream, name=name, size=size)
     return document_upload(
         case=case,

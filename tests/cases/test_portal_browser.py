@@ -80,8 +80,8 @@ def test_applicant_journey_in_a_phone_browser(
     page.wait_for_url(f"{live_server.url}/cases/")
 
     # Switch to English; the choice sticks.
-    page.select_option("#language", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("#language", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "My applications" in page.inner_text("main")
     user = User.objects.get(email="lan@example.com")

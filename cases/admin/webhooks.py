@@ -1,0 +1,246 @@
+"""Admin for the integrations' webhooks: supervisors (configure_programs) set up integrations and
+their subscriptions; they and the auditors (view_all_cases) read the delivery log. Deliveries are
+never added, changed or deleted here; a supervisor may only send one again (`webhook_redeliver`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from cases.models import (
+    DeliveryStatus,
+    Integration,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from cases.webhooks import WEBHOOK_EVENT_TYPES, webhook_redeliver
+
+
+def _configures(request: HttpRequest) -> bool:
+    return request.user.has_perm("cases.configure_programs")
+
+
+def _reads(request: HttpRequest) -> bool:
+    return _configures(request) or request.user.has_perm("cases.view_all_cases")
+
+
+class ConfiguredBySupervisors:
+    """Supervisors change; whoever reads every case may look; nothing is deleted (switch an
+    integration or subscription off instead: its delivery log stays)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _reads(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _reads(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _configures(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _configures(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WebhookSubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=[(event.value, event.label) for event in WEBHOOK_EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave every box empty to receive every change of state."),
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("url", "events", "is_active")
+
+
+def _masked_secret(subscription: WebhookSubscription) -> str:
+    return f"{subscription.secret[:6]}…{subscription.secret[-4:]}" if subscription.secret else "—"
+
+
+class SecretShownToSupervisors:
+    """The signing secret is read-only; only those who configure webhooks see it whole."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("secret",) if _configures(request) else ("masked_secret",)
+
+    @admin.display(description=_("signing secret"))
+    def masked_secret(self, obj: WebhookSubscription) -> str:
+        return _masked_secret(obj)
+
+
+class WebhookSubscriptionInline(
+    SecretShownToSupervisors,
+    ConfiguredBySupervisors,
+    admin.StackedInline,  # type: ignore[type-arg]
+):
+    model = WebhookSubscription
+    form = WebhookSubscriptionForm
+    extra = 0
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ConfiguredBySupervisors, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "description", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "description")
+    fields = ("name", "description", "is_active")
+    inlines = (WebhookSubscriptionInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # The name is the actor name on its cases and events: it never changes.
+        return ("name",) if obj is not None else ()
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(
+    SecretShownToSupervisors,
+    ConfiguredBySupervisors,
+    admin.ModelAdmin,  # type: ignore[type-arg]
+):
+    form = WebhookSubscriptionForm
+    list_display = ("integration", "url", "event_list", "is_active", "created_at")
+    list_filter = ("is_active", "integration")
+    list_select_related = ("integration",)
+    search_fields = ("url", "integration__name")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        secret = SecretShownToSupervisors.get_readonly_fields(self, request, obj)
+        return ["integration", "url", "events", "is_active", *secret]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # A subscription stays with its integration (and its delivery log with it).
+        secret = super().get_readonly_fields(request, obj)
+        return ("integration", *secret) if obj is not None else secret
+
+    @admin.display(description=_("events"))
+    def event_list(self, obj: WebhookSubscription) -> str:
+        return ", ".join(obj.events) if obj.events else str(_("every change of state"))
+
+
+class WebhookAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = WebhookAttempt
+    fields = ("at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _reads(request)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "subscription",
+        "case",
+        "seq",
+        "delivery_id",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "subscription__integration")
+    list_select_related = ("subscription__integration", "case")
+    search_fields = ("=delivery_id", "=case__reference")
+    show_full_result_count = False
+    fields = (
+        "subscription",
+        "case",
+        "seq",
+        "delivery_id",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+        "last_status_code",
+        "last_error",
+        "payload_json",
+    )
+    readonly_fields = fields
+    inlines = (WebhookAttemptInline,)
+    actions = ("redeliver",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _reads(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _reads(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        return _configures(request)
+
+    @admin.display(description=_("payload"))
+    def payload_json(self, obj: WebhookDelivery) -> str:
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True, ensure_ascii=False)
+        )
+
+    @admin.action(description=_("Redeliver selected"), permissions=["redeliver"])
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        sent, skipped = 0, 0
+        for delivery in queryset.select_related("subscription"):
+            if delivery.status == DeliveryStatus.PENDING:
+                skipped += 1
+                continue
+            webhook_redeliver(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
+            self.log_change(request, delivery, str(_("Redelivered.")))
+            sent += 1
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d delivery will be sent again with the same event id.",
+                    "%(count)d deliveries will be sent again with the same event id.",
+                    sent,
+                )
+                % {"count": sent},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d delivery is still pending and was left as it is.",
+                    "%(count)d deliveries are still pending and were left as they are.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
