@@ -54,6 +54,11 @@ class User(AbstractUser):
     # Set when the applicant closes the account; the real-name record and history stay.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
+    # A one-time code that lets a member of staff enrol an authenticator (DESIGN §8: a password
+    # alone never opens the admin, not even to set up the second factor). Only its hash is kept.
+    enrolment_code_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    enrolment_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 

@@ -1,7 +1,12 @@
-"""What an applicant does to their own account: report it stolen, close it, take their data."""
+"""What an applicant does to their own account (report it stolen, close it, take their data), and
+the enrolment codes that let staff set up their second factor."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -108,3 +113,42 @@ def account_export(*, user: User) -> dict[str, Any]:
         ],
         "cases": cases,
     }
+
+
+ENROLMENT_CODE_VALID = timedelta(hours=72)
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode()).hexdigest()
+
+
+@transaction.atomic
+def staff_issue_enrolment_code(*, user: User) -> str:
+    """A one-time code (shown once, valid 72 h) with which `user` enrols a new authenticator.
+
+    Side effects: every authenticator the user had is removed (a lost phone is replaced this
+    way), and the code's hash and expiry are stored.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    raw = secrets.token_hex(8).upper()  # 64 bits, typed from a message: grouped in fours
+    code = "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+    TOTPDevice.objects.filter(user=user).delete()
+    User.objects.filter(pk=user.pk).update(
+        enrolment_code_hash=_code_hash(code),
+        enrolment_code_expires_at=timezone.now() + ENROLMENT_CODE_VALID,
+    )
+    return code
+
+
+def staff_enrolment_code_matches(*, user: User, code: str) -> bool:
+    fresh = User.objects.get(pk=user.pk)
+    if not fresh.enrolment_code_hash or fresh.enrolment_code_expires_at is None:
+        return False
+    if fresh.enrolment_code_expires_at < timezone.now():
+        return False
+    return hmac.compare_digest(fresh.enrolment_code_hash, _code_hash(code))
+
+
+def staff_enrolment_done(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(enrolment_code_hash="", enrolment_code_expires_at=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import django_otp
@@ -25,9 +25,12 @@ from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
+from accounts.models import User
+from accounts.services import staff_enrolment_code_matches, staff_enrolment_done
 from cases.errors import security_log
 
 DEVICE_NAME = "authenticator"
+ENROLMENT_SESSION_KEY = "kyc_enrolment_code_ok"
 
 
 class TokenForm(forms.Form):
@@ -89,6 +92,9 @@ class KycAdminSite(admin.AdminSite):
             return redirect_to_login(_next_url(request), second, REDIRECT_FIELD_NAME)
         return super().login(request, extra_context)
 
+    def _enrolment_code(self, request: HttpRequest) -> HttpResponse:
+        return _enrolment_code_view(self, request)
+
     def get_urls(self) -> list[Any]:
         return [
             path("second-factor/", self.second_factor_view, name="second_factor"),
@@ -105,6 +111,8 @@ class KycAdminSite(admin.AdminSite):
             return HttpResponseRedirect(_next_url(request))
         device = confirmed_device(user)
         enrolling = device is None
+        if enrolling and request.session.get(ENROLMENT_SESSION_KEY) != user.pk:
+            return self._enrolment_code(request)
         if device is None:
             device, _created = TOTPDevice.objects.get_or_create(
                 user=user, confirmed=False, defaults={"name": DEVICE_NAME}
@@ -118,6 +126,8 @@ class KycAdminSite(admin.AdminSite):
                 if enrolling:
                     device.confirmed = True
                     device.save(update_fields=["confirmed"])
+                    staff_enrolment_done(user=cast(User, user))
+                    request.session.pop(ENROLMENT_SESSION_KEY, None)
                 django_otp.login(request, device)
                 return HttpResponseRedirect(_next_url(request))
             security_log.warning("second factor refused user=%s", user.pk)
@@ -139,6 +149,38 @@ class KycAdminSite(admin.AdminSite):
             )
         status = 400 if request.method == "POST" else 200
         return TemplateResponse(request, "admin/second_factor.html", context, status=status)
+
+
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Enrolment code from your supervisor"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+
+def _enrolment_code_view(site: KycAdminSite, request: HttpRequest) -> HttpResponse:
+    """Before an authenticator can be set up: the one-time code a supervisor issued."""
+    user = cast(User, request.user)
+    form = EnrolmentCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if staff_enrolment_code_matches(user=user, code=form.cleaned_data["code"]):
+            request.session[ENROLMENT_SESSION_KEY] = user.pk
+            return HttpResponseRedirect(request.get_full_path())
+        security_log.warning("enrolment code refused user=%s", user.pk)
+        form.add_error(
+            "code",
+            _("This code is not valid or has expired. Ask your supervisor for a new one."),
+        )
+    context = {
+        **site.each_context(request),
+        "title": _("Set up your authenticator"),
+        "code_form": form,
+        "next": _next_url(request),
+        "site_header": site.site_header,
+    }
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(request, "admin/second_factor.html", context, status=status)
 
 
 def login_url() -> str:

@@ -14,6 +14,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from accounts.services import staff_enrolment_code_matches, staff_issue_enrolment_code
 
 
 def english_client() -> Client:
@@ -43,6 +44,14 @@ def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, rev
     assert index.status_code == 302
     login = client.get(index["Location"])
     assert login.status_code == 302 and reverse("admin:second_factor") in login["Location"]
+    # The password alone does not even let them set up a second factor: a supervisor's code.
+    ask = client.get(login["Location"])
+    assert ask.status_code == 200 and 'id="enrolment-code-form"' in ask.content.decode()
+    assert 'id="otp-qr"' not in ask.content.decode()
+    wrong_code = client.post(login["Location"], {"code": "0000-0000-0000-0000"})
+    assert wrong_code.status_code == 400 and not TOTPDevice.objects.filter(user=reviewer)
+    enrolment = staff_issue_enrolment_code(user=reviewer)
+    assert client.post(login["Location"], {"code": enrolment.lower()}).status_code == 302
     page = client.get(login["Location"])
     assert page.status_code == 200
     html = page.content.decode()
@@ -67,6 +76,8 @@ def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, rev
     device.refresh_from_db()
     assert device.confirmed is True
     assert client.get(reverse("admin:index")).status_code == 200
+    # The code worked once: it is gone.
+    assert not staff_enrolment_code_matches(user=reviewer, code=enrolment)
 
 
 def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
@@ -95,3 +106,34 @@ def test_applicants_and_anonymous_people_never_enter_the_admin(db, applicant):
     client.force_login(applicant)
     assert client.get(reverse("admin:second_factor")).status_code == 302
     assert not TOTPDevice.objects.filter(user=applicant).exists()
+
+
+def test_an_expired_code_and_the_admin_action_and_the_command(db, reviewer):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    expiring = staff_issue_enrolment_code(user=reviewer)
+    with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        assert not staff_enrolment_code_matches(user=reviewer, code=expiring)
+    # The administrator replaces a lost phone: the old authenticator goes, a new code is shown once.
+    TOTPDevice.objects.create(user=reviewer, name="old phone", confirmed=True)
+    from tests.conftest import signed_in
+
+    admin = User.objects.create_superuser("root@example.com", "pw-root@example.com")
+    response = signed_in(admin).post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "issue_enrolment_code", "_selected_action": [reviewer.pk]},
+        follow=True,
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    issued = re.search(r"([0-9A-F]{4}(?:-[0-9A-F]{4}){3})", shown)
+    assert issued is not None
+    assert staff_enrolment_code_matches(user=reviewer, code=issued.group(1))
+    assert not TOTPDevice.objects.filter(user=reviewer).exists()
+    out = StringIO()
+    call_command("issue_enrolment_code", reviewer.email, stdout=out)
+    printed = re.search(r"([0-9A-F]{4}(?:-[0-9A-F]{4}){3})", out.getvalue())
+    assert printed is not None and staff_enrolment_code_matches(
+        user=reviewer, code=printed.group(1)
+    )
