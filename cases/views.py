@@ -190,8 +190,9 @@ def case_upload(request: HttpRequest, uuid: Any, slot: str) -> HttpResponse:
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
         return _refused(request, case, UploadRefused(_too_big_message(length), status=413))
+    # Checked here, not by the middleware: a body over the cap must be refused unread.
     rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
-        request, case_upload, (), {}
+        request, _csrf_checked, (), {}
     )
     if rejected is not None:
         return rejected
@@ -220,6 +221,11 @@ def case_upload(request: HttpRequest, uuid: Any, slot: str) -> HttpResponse:
         _("Uploaded: %(slot)s.") % {"slot": Slot(slot).label if slot in Slot.values else slot},
     )
     return redirect("portal:case", uuid=case.uuid)
+
+
+def _csrf_checked(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    """Stands for the upload view in the CSRF check (the view itself is marked exempt)."""
+    return HttpResponse()
 
 
 def _too_big_message(size: int) -> str:

@@ -306,3 +306,13 @@ def test_sign_in_history_and_my_data(db, applicant):
     assert data["cases"][0]["reference"] == case.reference
     assert data["cases"][0]["declared"]["id_number"] == VALID_ID_NUMBER
     assert data["sign_ins"][0]["device"].endswith("TestPhone")
+
+
+def test_an_upload_without_the_csrf_token_is_refused(applicant):
+    case = _draft(applicant)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(applicant)
+    before = Document.objects.count()
+    response = upload_file(client, case, Slot.ID_FRONT, png_bytes(), "x.png")
+    assert response.status_code == 403
+    assert Document.objects.count() == before
