@@ -32,11 +32,14 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.actors import SYSTEM, Actor, IntegrationActor
-from cases.models import Case, Document, Program
+from cases.models import ApiKey, ApiScope, Case, Document, Integration, Program
+from cases.models.api import hash_key
 from cases.states import FILE_SLOTS, CaseState, ProgramCode, Slot, Verdict
 
 DEMO_DOMAIN = "demo.kycreview.test"
-WALLET = IntegrationActor("wallet")
+# The demo wallet backend: its cases are readable with the printed demo API key.
+DEMO_INTEGRATION = "wallet"
+WALLET = IntegrationActor(DEMO_INTEGRATION)
 S = CaseState
 P = ProgramCode
 
@@ -64,6 +67,9 @@ class DemoUser:
     def is_superuser(self) -> bool:
         return not self.role
 
+
+# Fixed and printed on purpose, like the demo passwords: a local demo only (DEBUG=1).
+DEMO_API_KEY = "kyc_demo00000000_wallet-demo-key-for-local-use-only"
 
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("applicant", "张伟", Role.APPLICANT),
@@ -375,6 +381,19 @@ class _Loader:
                 # Staff sign in with a second factor; seed_demo prints each secret.
                 TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
             self.users[demo.key] = User.objects.get(pk=user.pk)  # fresh permission cache
+
+    def create_integration(self) -> None:
+        """The demo wallet: an API key with every scope (printed by seed_demo; demo only)."""
+        integration = Integration.objects.create(
+            name=DEMO_INTEGRATION, description="Demo wallet backend"
+        )
+        ApiKey.objects.create(
+            integration=integration,
+            label="demo",
+            prefix=DEMO_API_KEY.split("_")[1],
+            key_hash=hash_key(DEMO_API_KEY),
+            scopes=[scope.value for scope in ApiScope],
+        )
 
     # --- the applicant's side
 
@@ -846,6 +865,7 @@ class _Loader:
 
     def run(self) -> None:
         self.create_users()
+        self.create_integration()
         self.real_name()
         self.video()
         self.credit()

@@ -245,3 +245,17 @@ def test_demo_staff_get_a_printed_second_factor_that_works(demo_settings) -> Non
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         assert out.getvalue().strip() == f"{totp.token():06d}"
         assert device.verify_token(out.getvalue().strip())
+
+
+def test_the_printed_demo_api_key_reads_the_wallets_cases(demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    output = seed()
+    key = re.search(r"(kyc_demo\w+_[\w-]+)", output)
+    assert key is not None
+    client = Client(headers={"Authorization": f"Api-Key {key.group(1)}"})
+    response = client.get("/api/v1/cases/", {"page_size": 200})
+    assert response.status_code == 200
+    listed = {row["id"] for row in response.json()["results"]}
+    assert listed == {str(c.uuid) for c in Case.objects.filter(integration="wallet")}
+    assert listed

@@ -12,7 +12,7 @@ from django.utils.translation import pgettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role
-from cases.demo import DEMO_USERS, demo_load
+from cases.demo import DEMO_API_KEY, DEMO_USERS, demo_load
 from cases.errors import CaseActionError
 from cases.models import Case
 
@@ -61,6 +61,11 @@ class Command(BaseCommand):
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  ".join([*cells, row[3]]))
         self._print_second_factors()
+        self.stdout.write("")
+        self.stdout.write(
+            _("API (/api/docs/): the demo wallet's key, with every scope: %(key)s")
+            % {"key": DEMO_API_KEY}
+        )
 
     def _print_second_factors(self) -> None:
         self.stdout.write("")
