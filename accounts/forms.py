@@ -22,6 +22,8 @@ class SignUpForm(BaseUserCreationForm):  # type: ignore[type-arg]
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
+        if email.endswith(".invalid"):
+            raise forms.ValidationError(_("Enter an e-mail address you can receive mail at."))
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
                 _("An account with this e-mail exists already. Sign in, or reset its password.")

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases import services
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, ReasonCode
 from cases.notifications import APPLICANT_EVENTS
-from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState
+from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState, EventType
 
 
 @transaction.atomic
@@ -57,8 +57,21 @@ def account_close(*, user: User) -> list[Case]:
     return closed
 
 
+def _told(event: CaseEvent, reasons: dict[str, ReasonCode], language: str) -> list[str]:
+    shown = []
+    for code in event.reason_codes:
+        reason = reasons.get(code)
+        if reason is None:
+            continue
+        if event.event_type == EventType.FROZEN and not reason.disclosed_to_applicant:
+            continue
+        shown.append(reason.applicant_message(language))
+    return shown
+
+
 def account_export(*, user: User) -> dict[str, Any]:
     """Everything we hold about the person that they may see, as JSON-ready data."""
+    reasons = {r.code: r for r in ReasonCode.objects.all()}
     cases = []
     for case in Case.objects.filter(applicant=user).select_related("program").order_by("pk"):
         events = CaseEvent.objects.filter(case=case, event_type__in=APPLICANT_EVENTS)
@@ -93,7 +106,8 @@ def account_export(*, user: User) -> dict[str, Any]:
                         "time": e.created_at.isoformat(),
                         "event": e.event_type,
                         "state": e.to_state,
-                        "reasons": e.reason_codes,
+                        # What the applicant was told, never the codes (no tipping-off).
+                        "reasons": _told(e, reasons, user.preferred_language),
                     }
                     for e in events.order_by("seq")
                 ],

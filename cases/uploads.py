@@ -30,6 +30,19 @@ from cases.errors import InvalidInput
 from cases.states import SLOT_KINDS, MaterialKind, Slot
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# ISO media major brands of MP4 video (not HEIC/AVIF images, not QuickTime).
+MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"M4V ",
+    b"dash",
+}
 THUMBNAIL_SIZE = (480, 480)
 PDF_CHECK_SECONDS = 5
 
@@ -91,7 +104,7 @@ def sniff(head: bytes) -> str | None:
         return "image/webp"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
-    if head[4:8] == b"ftyp":
+    if head[4:8] == b"ftyp" and head[8:12] in MP4_BRANDS:
         return "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
@@ -154,7 +167,7 @@ def upload_clean(
         cleaned, content_type, thumbnail = _clean_image(content)
         return CleanUpload(cleaned, content_type, original, thumbnail)
     if detected == "application/pdf":
-        _check_pdf(content)
+        return CleanUpload(_clean_pdf(content), detected, original)
     return CleanUpload(content, detected, original)
 
 
@@ -210,10 +223,10 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     """Re-encode without metadata: only pixels survive (no EXIF, XMP, ICC text chunks)."""
     out = io.BytesIO()
     if fmt == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=92, optimize=True)
+        image.convert("RGB").save(out, "JPEG", quality=92)
     elif fmt == "PNG":
         mode = image.mode if image.mode in ("RGB", "RGBA", "L", "LA", "P") else "RGBA"
-        image.convert(mode).save(out, "PNG", optimize=True)
+        image.convert(mode).save(out, "PNG")
     else:
         image.convert("RGBA" if "A" in image.mode else "RGB").save(out, "WEBP", quality=90)
     return out.getvalue()
@@ -227,8 +240,10 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _check_pdf(content: bytes) -> None:
-    """Parse the PDF in a child process (a hostile file can make a parser spin) with a deadline."""
+def _clean_pdf(content: bytes) -> bytes:
+    """Parse the PDF in a child process (a hostile file can make a parser spin) with a deadline,
+    and keep what it writes back: the pages only, without scripts, actions, attachments or
+    document metadata."""
     refused = UploadRefused(
         _("The PDF could not be opened or has no pages. Export it again and upload the new file.")
     )
@@ -242,5 +257,6 @@ def _check_pdf(content: bytes) -> None:
         )
     except subprocess.TimeoutExpired as exc:
         raise refused from exc
-    if result.returncode != 0:
+    if result.returncode != 0 or not result.stdout.startswith(b"%PDF-"):
         raise refused
+    return result.stdout

@@ -187,7 +187,10 @@ def case_upload(request: HttpRequest, uuid: Any, slot: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     case = case_for_applicant(request, uuid)
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _refused(request, case, UploadRefused(_("The upload was malformed; try again.")))
     if length > settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
         return _refused(request, case, UploadRefused(_too_big_message(length), status=413))
     # Checked here, not by the middleware: a body over the cap must be refused unread.

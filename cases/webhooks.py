@@ -36,6 +36,7 @@ from cases.models import (
     CaseEvent,
     DeliveryStatus,
     ExternalApplicant,
+    ReasonCode,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -69,6 +70,19 @@ ORDER_WAIT = timedelta(seconds=5)
 SWEEP_BATCH = 100
 # We only need the status line; a receiver's body is read no further than this.
 MAX_RESPONSE_BYTES = 4096
+
+
+def _disclosed_codes(event: CaseEvent) -> list[str]:
+    """The API's rule: a freeze for a reason the applicant may not learn names no reason (the
+    wallet may pass it on to them: no tipping-off)."""
+    if event.event_type != EventType.FROZEN:
+        return list(event.reason_codes)
+    disclosed = set(
+        ReasonCode.objects.filter(
+            code__in=event.reason_codes, disclosed_to_applicant=True
+        ).values_list("code", flat=True)
+    )
+    return [code for code in event.reason_codes if code in disclosed]
 
 
 def webhooks_schedule_for_event(event: CaseEvent) -> list[WebhookDelivery]:
@@ -131,7 +145,7 @@ def webhook_payload(delivery: WebhookDelivery, *, external_id: str | None) -> di
         "sequence": event.seq,
         "from_state": event.from_state,
         "to_state": event.to_state,
-        "reason_codes": list(event.reason_codes),
+        "reason_codes": _disclosed_codes(event),
     }
 
 

@@ -196,8 +196,21 @@ CELERY_TIMEZONE = TIME_ZONE
 # Largest file an applicant or integration may upload; larger ones are refused with 413 before
 # they are read whole.
 MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 1024 * 1024)
-# Images with more pixels are refused as decompression bombs (a 40 MP photo is plenty).
-MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "40000000") or 40000000)
+# Images with more pixels are refused as decompression bombs; 16 MP is plenty for a document
+# photo, and bounds the memory one upload may take while it is decoded and re-encoded.
+MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "16000000") or 16000000)
+
+# A shared cache (API throttling counts) for several web processes: a Redis URL, e.g.
+# redis://127.0.0.1:6379/2 (a database of its own: clearing the cache empties it). Without it,
+# each process counts on its own.
+CACHE_URL = env("CACHE_URL", "") or ""
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
 
 # --- REST API (cases/api/) and webhooks (cases/webhooks.py) ----------------------------------
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/min") or "600/min"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -40,12 +42,28 @@ from cases.api.serializers import (
 )
 from cases.models import Case, ExternalApplicant, IdempotencyRecord, Integration, Program
 from cases.states import Slot
+from cases.uploads import UploadRefused
 
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 413, 415, 429)}
 CASE_ID = OpenApiParameter(
     "uuid", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The case id"
 )
 READ, WRITE, DOCS = "cases:read", "cases:write", "documents:write"
+
+
+def oversized_request(request: Any) -> UploadRefused | None:
+    """A request whose declared length is already over the upload cap: refused unread."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return UploadRefused(_("The request has a malformed Content-Length."))
+    if length > settings.MAX_UPLOAD_BYTES + 64 * 1024:
+        return UploadRefused(
+            _("The file is too large. Upload a file of at most %(cap)s.")
+            % {"cap": filesizeformat(settings.MAX_UPLOAD_BYTES)},
+            status=413,
+        )
+    return None
 
 
 def scoped_cases(request: Request) -> Any:
@@ -74,19 +92,27 @@ def case_of(request: Request, uuid: Any) -> Case:
 
 def applicant_for(integration: Integration, external_id: str) -> User:
     """The user who owns this external applicant's cases, made on first use. They never sign in
-    and get no e-mail (the `.invalid` domain): the wallet tells its users, from our webhooks."""
+    and get no e-mail (the `.invalid` domain, which sign-up refuses): the wallet tells its users,
+    from our webhooks. Two first requests at once end with the same user."""
     link = ExternalApplicant.objects.filter(
         integration=integration, external_id=external_id
     ).first()
     if link is not None:
         return link.user
-    digest = hashlib.sha256(f"{integration.name}:{external_id}".encode()).hexdigest()[:24]
-    user = User.objects.create_user(email=f"ext-{digest}@{integration.name}.integration.invalid")
-    user.set_unusable_password()
-    user.save(update_fields=["password"])
-    user.groups.add(Group.objects.get(name=Role.APPLICANT))
-    ExternalApplicant.objects.create(integration=integration, external_id=external_id, user=user)
-    return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=f"ext-{uuid4().hex}@{integration.name}.integration.invalid"
+            )
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            user.groups.add(Group.objects.get(name=Role.APPLICANT))
+            ExternalApplicant.objects.create(
+                integration=integration, external_id=external_id, user=user
+            )
+            return user
+    except IntegrityError:
+        return ExternalApplicant.objects.get(integration=integration, external_id=external_id).user
 
 
 class CasePagination(CursorPagination):
@@ -95,6 +121,15 @@ class CasePagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request: Request) -> Any:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except (TypeError, ValueError) as exc:
+                raise NotFound(self.invalid_cursor_message) from exc
+        return cursor
 
 
 class CaseListCreate(APIView):
@@ -237,6 +272,9 @@ class CaseUpload(APIView):
     )
     def post(self, request: Request, uuid: Any, slot: str) -> Response:
         case = case_of(request, uuid)
+        too_big = oversized_request(request)
+        if too_big is not None:
+            raise too_big
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": [_("Send the file in the 'file' field.")]})

@@ -224,7 +224,16 @@ def document_upload_file(
 ) -> Document:
     """An upload as it arrives (portal form or API): validated and cleaned by cases.uploads,
     then stored. A refused file (UploadRefused, with its HTTP status) leaves nothing behind."""
-    _require_file_slot(case, slot)  # before reading the file
+    # Everything that can refuse without reading the file, before decoding it (which costs).
+    _refuse_if_frozen(actor)
+    _require_file_slot(case, slot)
+    if not rules.is_owner(case, actor):
+        raise _deny(case, actor, _("upload documents to"))
+    if case.state not in APPLICANT_EDITABLE_STATES:
+        raise InvalidState(
+            _("This case is %(state)s; documents cannot be added now.")
+            % {"state": _state_label(case)}
+        )
     cleaned = upload_clean(slot=slot, stream=stream, name=name, size=size)
     return document_upload(
         case=case,

@@ -306,3 +306,10 @@ def test_api_keys_are_created_in_the_admin_and_shown_once(db, supervisor):
     assert stored.key_hash == hash_key(key)
     assert key not in json.dumps(list(ApiKey.objects.values()), default=str)
     assert Api(key).get(reverse("api-cases")).status_code == 200
+
+
+def test_a_malformed_cursor_is_a_404_not_a_crash(wallet):
+    import base64
+
+    bad = base64.b64encode(b"p=abc").decode()
+    assert_error(wallet.get(reverse("api-cases"), cursor=bad), 404, "not_found")

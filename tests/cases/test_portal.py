@@ -316,3 +316,27 @@ def test_an_upload_without_the_csrf_token_is_refused(applicant):
     response = upload_file(client, case, Slot.ID_FRONT, png_bytes(), "x.png")
     assert response.status_code == 403
     assert Document.objects.count() == before
+
+
+def test_the_export_never_names_a_fraud_reason(applicant, reviewer):
+    case = reviewing_case(applicant, reviewer)
+    services.case_freeze(case=case, actor=reviewer, reason_code="DOC_FORGED")
+    data = english_client(applicant).get(reverse("data_download")).content.decode()
+    assert "DOC_FORGED" not in data
+    forged = ReasonCode.objects.get(code="DOC_FORGED")
+    assert forged.applicant_message("en") not in data or forged.disclosed_to_applicant
+    assert '"event": "frozen"' in data
+
+
+def test_sign_up_refuses_the_addresses_of_integration_applicants(db):
+    response = english_client().post(
+        reverse("signup"),
+        {
+            "email": "ext-123@wallet.integration.invalid",
+            "preferred_language": "en",
+            "password1": "a long enough passphrase 42",
+            "password2": "a long enough passphrase 42",
+        },
+    )
+    assert response.status_code == 400
+    assert not User.objects.filter(email__endswith=".invalid").exists()

@@ -188,3 +188,70 @@ def test_a_webp_photo_is_accepted_and_re_encoded(applicant):
     Image.new("RGB", (64, 64), "#884400").save(out, "WEBP")
     document = upload(draft_case(applicant), applicant, Slot.ID_FRONT, out.getvalue(), "a.webp")
     assert document.content_type == "image/webp"
+
+
+def pdf_with_script() -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('hello from the PDF');"),
+        }
+    )
+    writer.add_metadata({"/Author": "Zhang Wei 13812345678"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue() + b"<html><script>alert(1)</script></html>"
+
+
+def test_a_pdf_is_stored_without_scripts_actions_or_metadata(applicant):
+    original = pdf_with_script()
+    assert b"/JavaScript" in original and b"13812345678" in original
+    case = draft_case(applicant, ProgramCode.BUSINESS)
+    document = upload(case, applicant, Slot.FINANCIAL_STATEMENTS, original, "statements.pdf")
+    stored = Path(document.file.path).read_bytes()
+    assert stored.startswith(b"%PDF-")
+    for leftover in (b"/JavaScript", b"/OpenAction", b"13812345678", b"<script>"):
+        assert leftover not in stored
+    from pypdf import PdfReader
+
+    assert len(PdfReader(io.BytesIO(stored)).pages) == 1
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64,  # a HEIC photo is not a video
+        b"\x00\x00\x00\x18ftyp<html><script>alert(1)</script>",
+        b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 64,  # QuickTime
+    ],
+)
+def test_only_mp4_brands_pass_as_mp4(applicant, head):
+    case = draft_case(applicant, ProgramCode.VIDEO)
+    with pytest.raises(UploadRefused) as excinfo:
+        upload(case, applicant, Slot.LIVENESS_VIDEO, head, "video.mp4")
+    assert excinfo.value.status == 415
+
+
+def test_an_upload_to_a_case_that_takes_none_is_refused_before_decoding(applicant, reviewer):
+    from cases.errors import InvalidState
+    from tests.factories import submitted_case
+
+    case = submitted_case(applicant)
+
+    class Unread(io.BytesIO):
+        def read(self, *args: Any) -> bytes:
+            raise AssertionError("the file was read")
+
+    with pytest.raises(InvalidState):
+        services.document_upload_file(
+            case=case,
+            actor=applicant,
+            slot=Slot.ID_FRONT,
+            stream=Unread(),
+            name="x.png",
+        )

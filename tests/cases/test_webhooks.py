@@ -31,6 +31,7 @@ from cases import services
 from cases.actors import IntegrationActor
 from cases.models import (
     Case,
+    CaseEvent,
     DeliveryStatus,
     ExternalApplicant,
     Integration,
@@ -685,3 +686,14 @@ def test_a_real_worker_delivers_on_commit_and_the_sweep_task_retries(
     assert types == ["submitted", "claimed", "claimed"]
     assert receiver.requests[1].event_id == receiver.requests[2].event_id
     assert all(verify(subscription.secret, r.headers, r.body) for r in receiver.requests)
+
+
+def test_a_fraud_freeze_names_no_reason_to_the_wallet(db) -> None:
+    from cases.webhooks import _disclosed_codes
+
+    forged = CaseEvent(event_type=EventType.FROZEN, reason_codes=["DOC_FORGED"])
+    theft = CaseEvent(event_type=EventType.FROZEN, reason_codes=["THEFT_REPORTED"])
+    rejected = CaseEvent(event_type=EventType.REJECTED, reason_codes=["DOC_EXPIRED"])
+    assert _disclosed_codes(forged) == []
+    assert _disclosed_codes(theft) == ["THEFT_REPORTED"]
+    assert _disclosed_codes(rejected) == ["DOC_EXPIRED"]
