@@ -15,8 +15,10 @@ import functools
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -212,12 +214,39 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def webhook_host_allowed(url: str) -> bool:
+    """Whether `url` points outside this machine and its private networks (no SSRF into our own
+    Redis, database or a cloud metadata service), unless WEBHOOK_ALLOW_PRIVATE_HOSTS is on (tests,
+    a receiver on the same private network)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        return True
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            return False
+    return True
+
+
 def _post(url: str, *, body: bytes, headers: dict[str, str]) -> _Outcome:
     started = time.perf_counter()
     status_code: int | None = None
     error = ""
     if urlsplit(url).scheme not in ("http", "https"):
         error = _("Only http and https URLs can receive webhooks.")
+    elif not webhook_host_allowed(url):
+        error = _("The receiver's address is internal to this network; webhooks go elsewhere.")
     else:
         # The scheme was checked just above: http and https only.
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310

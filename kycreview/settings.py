@@ -245,6 +245,9 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10)
 WEBHOOK_RETRY_HOURS = float(env("WEBHOOK_RETRY_HOURS", "24") or 24)
 WEBHOOK_SWEEP_SECONDS = float(env("WEBHOOK_SWEEP_SECONDS", "10") or 10)
+# Receivers on loopback or private addresses are refused (SSRF); on only for a receiver inside
+# the same private network, and in the tests.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 
 # --- SLA (DESIGN §5) ---------------------------------------------------------------------------
 # Working days: the `holidays` package for this country (statutory holidays and make-up working

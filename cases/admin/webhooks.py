@@ -23,7 +23,7 @@ from cases.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cases.webhooks import WEBHOOK_EVENT_TYPES, webhook_redeliver
+from cases.webhooks import WEBHOOK_EVENT_TYPES, webhook_host_allowed, webhook_redeliver
 
 
 def _configures(request: HttpRequest) -> bool:
@@ -56,6 +56,18 @@ class ConfiguredBySupervisors:
 
 class WebhookSubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data["url"])
+        if not webhook_host_allowed(url):
+            raise forms.ValidationError(
+                _(
+                    "This address is internal (loopback, private or link-local) or does not "
+                    "resolve; webhooks are only sent to the integration's public receiver."
+                )
+            )
+        return url
+
     events = forms.MultipleChoiceField(
         label=_("events"),
         choices=[(event.value, event.label) for event in WEBHOOK_EVENT_TYPES],

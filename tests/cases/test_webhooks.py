@@ -52,6 +52,12 @@ from tests.factories import declared_for, submitted_case, upload
 START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 on a Tuesday in Shanghai
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers(settings: Any) -> None:
+    """The receivers in these tests listen on 127.0.0.1, which production refuses (SSRF)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+
+
 # --- The receiver ------------------------------------------------------------------------------
 
 
@@ -697,3 +703,34 @@ def test_a_fraud_freeze_names_no_reason_to_the_wallet(db) -> None:
     assert _disclosed_codes(forged) == []
     assert _disclosed_codes(theft) == ["THEFT_REPORTED"]
     assert _disclosed_codes(rejected) == ["DOC_EXPIRED"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "http://no-such-host.invalid/hook",
+    ],
+)
+def test_internal_receivers_are_refused(settings: Any, url: str) -> None:
+    from cases.webhooks import webhook_host_allowed
+
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    assert not webhook_host_allowed(url)
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    assert webhook_host_allowed(url) or "invalid" in url
+
+
+def test_the_admin_form_refuses_an_internal_receiver(db, settings: Any) -> None:
+    from cases.admin.webhooks import WebhookSubscriptionForm
+
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    integration = Integration.objects.create(name="ssrf-wallet")
+    form = WebhookSubscriptionForm(
+        data={"integration": integration.pk, "url": "http://127.0.0.1:6379/", "is_active": True}
+    )
+    assert not form.is_valid() and "url" in form.errors
