@@ -40,7 +40,15 @@ from cases.api.serializers import (
     HistorySerializer,
     UploadSerializer,
 )
-from cases.models import Case, ExternalApplicant, IdempotencyRecord, Integration, Program
+from cases.models import (
+    AccessKind,
+    AccessLog,
+    Case,
+    ExternalApplicant,
+    IdempotencyRecord,
+    Integration,
+    Program,
+)
 from cases.states import Slot
 from cases.uploads import UploadRefused
 
@@ -238,7 +246,17 @@ class CaseDetail(APIView):
         operation_id="case_read",
     )
     def get(self, request: Request, uuid: Any) -> Response:
-        return Response(CaseSerializer(case_of(request, uuid)).data)
+        case = case_of(request, uuid)
+        if not isinstance(request.user, IntegrationPrincipal):
+            # A member of staff reading personal data: logged like the review screen.
+            AccessLog.objects.create(
+                user=request.user,
+                kind=AccessKind.VIEW_CASE,
+                case=case,
+                detail="api",
+                ip=request.META.get("REMOTE_ADDR") or None,
+            )
+        return Response(CaseSerializer(case).data)
 
 
 class CaseHistory(APIView):

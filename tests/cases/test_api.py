@@ -207,6 +207,11 @@ def test_staff_sessions_read_only(wallet, supervisor, reviewer):
     case_id = wallet.post(reverse("api-cases"), application()).json()["id"]
     staff = signed_in(supervisor)
     assert staff.get(reverse("api-case", args=[case_id])).status_code == 200
+    from cases.models import AccessKind, AccessLog
+
+    assert AccessLog.objects.filter(
+        user=supervisor, kind=AccessKind.VIEW_CASE, case__uuid=case_id, detail="api"
+    ).exists()
     refused = staff.post(reverse("api-case-submit", args=[case_id]))
     assert refused.status_code == 403
     assert signed_in(reviewer).get(reverse("api-cases")).status_code == 403
