@@ -163,6 +163,15 @@ class SlaStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StaffFilter(admin.RelatedFieldListFilter):
+    """Assignees are staff: never list every applicant in the sidebar."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"is_staff": True}, ordering=("email",)
+        )
+
+
 class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """One queue. Read-only lists; every action happens on the review screen."""
 
@@ -178,7 +187,9 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "assignee",
     )
     list_display_links = None
-    list_filter = ("program", "state", "priority", SlaStatusFilter, "assignee")
+    list_filter = ("program", "state", "priority", SlaStatusFilter, ("assignee", StaffFilter))
+    # Facet counts are a full COUNT per choice: never at a million cases.
+    show_facets = admin.ShowFacets.NEVER
     search_fields = ("=reference", "=applicant__email")
     search_help_text = gettext_lazy(
         "Reference, applicant e-mail, or an exact resident ID number (searches are logged)."
@@ -194,7 +205,8 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return queue_for(request.user, self.queue)
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
-        return []  # the queue's own order
+        # The queue's own order (an empty list would fall back to Case.Meta.ordering).
+        return list(self.get_queryset(request).query.order_by)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

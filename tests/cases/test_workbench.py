@@ -391,3 +391,18 @@ def test_the_change_url_stays_inside_the_queue_and_never_fails(
     )
     assert signed_in(other_reviewer).get(mine).status_code == 404
     assert signed_in(reviewer).get("/admin/cases/mycase/abc/change/").status_code == 404
+
+
+def test_queues_list_in_their_own_order_and_the_sidebar_lists_staff_only(
+    db, applicant, reviewer, supervisor
+):
+    from cases.models import Case as CaseModel
+    from cases.states import Priority
+
+    urgent = submitted_case(applicant)  # older, but urgent: first in the claim order
+    CaseModel.objects.filter(pk=urgent.pk).update(priority=Priority.URGENT)
+    first = submitted_case(applicant)  # newest: first in Case.Meta.ordering
+    response = signed_in(supervisor).get(reverse("admin:cases_unassignedcase_changelist"))
+    listed = list(response.context["cl"].result_list)
+    assert listed == [CaseModel.objects.get(pk=urgent.pk), CaseModel.objects.get(pk=first.pk)]
+    assert applicant.email not in response.content.decode().split('id="changelist-filter"')[-1]
