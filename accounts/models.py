@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
@@ -67,6 +68,10 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # The staff lists of the workbench (assignee filter, reassign form) among many applicants.
+        indexes = [
+            models.Index(fields=["email"], condition=Q(is_staff=True), name="user_staff_email")
+        ]
 
     def __str__(self) -> str:
         return self.email

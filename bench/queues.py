@@ -32,13 +32,11 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 BENCH = Path(__file__).resolve().parent
 # The project, and bench/ for sla_sweep.py (the SLA sweep bench: its SQL helpers, machine
@@ -51,8 +49,6 @@ import django
 django.setup()
 
 from django.conf import settings
-from django.contrib import admin
-from django.contrib.admin import RelatedFieldListFilter
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
@@ -67,7 +63,6 @@ from sla_sweep import TRUNCATE, Cpu, log, machine, scalar, sql, wait_for_idle
 from accounts.models import User
 from accounts.roles import Role
 from cases import crypto
-from cases.admin.workbench import QueueAdmin
 from cases.db_triggers import drop_audit_triggers, install_audit_triggers
 from cases.selectors import may_see_queue, queue_for
 
@@ -571,40 +566,6 @@ def _check(page: Page, response: Any, expect: str) -> None:
         sys.exit(f"error: {page.url} as {page.role} does not show {expect}.")
 
 
-# --- the fixes this report proposes, tried at run time ----------------------------------------
-
-
-class StaffAssigneeFilter(RelatedFieldListFilter):
-    """The `assignee` filter listing the staff only (the assignees), not every user."""
-
-    def field_choices(self, field: Any, request: Any, model_admin: Any) -> Any:
-        ordering = self.field_admin_ordering(field, request, model_admin)
-        return field.get_choices(
-            include_blank=False, ordering=ordering, limit_choices_to={"is_staff": True}
-        )
-
-
-def _queue_ordering(self: QueueAdmin, request: Any) -> list[Any]:
-    """The queue's own order, so the ChangeList does not put Case.Meta.ordering before it."""
-    return list(self.get_queryset(request).query.order_by)
-
-
-@contextmanager
-def proposed_fixes() -> Iterator[None]:
-    """Patch this process only (no file changes): every queue's `assignee` filter lists the
-    staff only, and each queue is ordered by its own order alone."""
-    with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(QueueAdmin, "get_ordering", _queue_ordering))
-        for model_admin in admin.site._registry.values():
-            if isinstance(model_admin, QueueAdmin):
-                filters = tuple(
-                    ("assignee", StaffAssigneeFilter) if f == "assignee" else f
-                    for f in model_admin.list_filter
-                )
-                stack.enter_context(mock.patch.object(model_admin, "list_filter", filters))
-        yield
-
-
 # --- the benchmark --------------------------------------------------------------------------
 
 
@@ -613,12 +574,11 @@ class Size:
     cases: int
     build: Build
     loads: dict[Page, Load] = field(default_factory=dict)
-    fixed: dict[Page, Load] = field(default_factory=dict)  # with proposed_fixes()
     cpu: Cpu | None = None
     load_average: float = 0.0
 
 
-def bench_size(*, cases: int, people: People, loads: int, wait_idle: float, what_if: bool) -> Size:
+def bench_size(*, cases: int, people: People, loads: int, wait_idle: float) -> Size:
     log(f"{cases:,} cases: building")
     size = Size(cases, build(cases=cases, people=people, now=timezone.now()))
     if wait_idle:
@@ -628,10 +588,6 @@ def bench_size(*, cases: int, people: People, loads: int, wait_idle: float, what
     cpu = Cpu.now(backend)
     size.loads = load_pages(size, people, loads=loads)
     size.cpu = Cpu.now(backend) - cpu
-    if what_if:
-        log(f"{cases:,} cases: with the proposed fixes (patched in this process only)")
-        with proposed_fixes():
-            size.fixed = load_pages(size, people, loads=loads)
     return size
 
 
@@ -697,24 +653,10 @@ def report(sizes: list[Size], *, setup: dict[str, str], command: str, people: Pe
             f"{cpu.bench:.0f}, PostgreSQL backend {cpu.backend:.0f}, elsewhere "
             f"{cpu.elsewhere:.0f}"
         )
-    lines += ["", "### As committed", ""]
+    lines += ["", "### Results", ""]
     lines += _table(small.loads, large.loads, small.cases, large.cases)
     lines += ["", *_queries_table(small.loads, large.loads, large.cases)]
     lines += ["", *_plans(large.loads, small.loads, large.cases)]
-    if small.fixed and large.fixed:
-        lines += [
-            "",
-            "### With the proposed fixes (what-if)",
-            "",
-            "The same data and pages, with two presentation fixes patched into the bench process "
-            "(no file changed): the `assignee` filter lists the staff only, and each queue is "
-            "ordered by its own order alone (`QueueAdmin.get_ordering` returns the queue's "
-            "order instead of `[]`, which the ChangeList replaced by `Case.Meta.ordering`).",
-            "",
-        ]
-        lines += _table(small.fixed, large.fixed, small.cases, large.cases)
-        lines += ["", *_queries_table(small.fixed, large.fixed, large.cases)]
-        lines += ["", *_plans(large.fixed, small.fixed, large.cases)]
     return "\n".join(lines)
 
 
@@ -850,11 +792,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--applicants", type=int, default=50_000, help="applicant users")
     parser.add_argument("--reviewers", type=int, default=20, help="reviewers sharing the work")
     parser.add_argument(
-        "--what-if",
-        action="store_true",
-        help="measure every page again with the proposed fixes patched into this process",
-    )
-    parser.add_argument(
         "--wait-idle",
         type=float,
         default=0,
@@ -887,7 +824,6 @@ def main() -> None:
             people=people,
             loads=args.loads,
             wait_idle=args.wait_idle,
-            what_if=args.what_if,
         )
         for n in args.sizes
     ]

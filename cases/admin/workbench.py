@@ -14,6 +14,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import (
@@ -68,7 +69,7 @@ from cases.services.clock import case_touch, open_clock
 from cases.states import CaseState, EventType, Slot
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 # The order of the decision forms on the review screen: the usual outcomes first.
 FORM_ORDER = [
     "claim",
@@ -87,12 +88,32 @@ FORM_ORDER = [
 
 
 class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP + 1 rows: a million-row queue never pays for a full COUNT."""
+    """Counts at most COUNT_CAP + 1 rows: a million-row queue never pays for a full COUNT.
+
+    A work queue is read from its head; past the cap the page says "more than 1,000" and search
+    or the filters narrow it down.
+    """
+
+    cap = COUNT_CAP
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
         object_list: Any = self.object_list
-        return min(object_list[: COUNT_CAP + 1].count(), COUNT_CAP + 1)
+        # Without the ORDER BY: counting needs no sort, whatever the queue's order.
+        return min(object_list.order_by()[: self.cap + 1].count(), self.cap + 1)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+class QueueChangeList(ChangeList):
+    """Lists a queue in the queue's own order, which its index serves: `Case.Meta.ordering` is not
+    put first (as an empty `get_ordering()` would), and `?o=` cannot sort the whole queue."""
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
+        ordering = list(queryset.query.order_by)
+        return self._get_deterministic_ordering(ordering)  # type: ignore[attr-defined,no-any-return]
 
 
 def mask_name(name: str) -> str:
@@ -198,15 +219,16 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_per_page = 50
     show_full_result_count = False
     paginator = CappedCountPaginator
+    # Each queue has its own order, served by an index; a column header would sort the whole queue.
+    sortable_by = ()
     change_list_template = "admin/cases/queue_change_list.html"
     actions: Any = []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return queue_for(request.user, self.queue)
 
-    def get_ordering(self, request: HttpRequest) -> list[Any]:
-        # The queue's own order (an empty list would fall back to Case.Meta.ordering).
-        return list(self.get_queryset(request).query.order_by)
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return QueueChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -313,6 +335,15 @@ class SupervisedQueueAdmin(QueueAdmin):
         target = User.objects.filter(pk=reviewer).first() if reviewer else None
         if target is None:
             self.message_user(request, _("Choose a reviewer first."), messages.ERROR)
+            return
+        cap = CappedCountPaginator.cap
+        if queryset.order_by()[: cap + 1].count() > cap:
+            self.message_user(
+                request,
+                _("Reassign at most %(cap)d cases at a time; narrow the queue with the filters.")
+                % {"cap": cap},
+                messages.ERROR,
+            )
             return
         done, failed = 0, []
         for case in queryset:

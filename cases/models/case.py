@@ -293,15 +293,32 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ),
             # The workbench queues' orders (cases/selectors.py, queue_for).
             models.Index(fields=["assignee", "sla_due_at", "id"], name="case_my_queue"),
+            # At risk and Breached hold running cases only (decided cases keep their SLA
+            # history); the visibility columns make the reviewer's OR an index-only check.
             models.Index(
-                fields=["sla_due_at", "id"],
-                condition=Q(sla_at_risk_since__isnull=False),
-                name="case_at_risk_queue",
+                fields=["sla_due_at", "id", "assignee", "state", "preferred_reviewer"],
+                condition=Q(
+                    state__in=[S.SUBMITTED, S.REVIEWING],
+                    sla_at_risk_since__isnull=False,
+                    sla_breached_at=None,
+                ),
+                name="case_at_risk_running",
             ),
             models.Index(
-                fields=["sla_due_at", "id"],
-                condition=Q(sla_breached_at__isnull=False),
-                name="case_breached_queue",
+                fields=["sla_due_at", "id", "assignee", "state", "preferred_reviewer"],
+                condition=Q(state__in=[S.SUBMITTED, S.REVIEWING], sla_breached_at__isnull=False),
+                name="case_breached_running",
+            ),
+            # Waiting on the applicant: everyone's (supervisors) and one reviewer's.
+            models.Index(
+                fields=["auto_close_at", "id"],
+                condition=Q(state=S.NEEDS_MATERIALS),
+                name="case_waiting_queue",
+            ),
+            models.Index(
+                fields=["preferred_reviewer", "auto_close_at", "id"],
+                condition=Q(state=S.NEEDS_MATERIALS),
+                name="case_waiting_reviewer",
             ),
             models.Index(fields=["state", "-updated_at", "-id"], name="case_state_updated"),
             models.Index(fields=["-created_at", "-id"], name="case_all_queue"),
@@ -612,6 +629,14 @@ class DecisionProposal(models.Model):
     class Meta:
         verbose_name = _("four-eyes proposal")
         verbose_name_plural = _("four-eyes proposals")
+        indexes = [
+            # The Four-eyes queue: the oldest request for a second signature first.
+            models.Index(
+                fields=["proposed_at", "id"],
+                condition=Q(status=ProposalStatus.PENDING),
+                name="proposal_pending_queue",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["case"],

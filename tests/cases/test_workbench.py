@@ -406,3 +406,116 @@ def test_queues_list_in_their_own_order_and_the_sidebar_lists_staff_only(
     listed = list(response.context["cl"].result_list)
     assert listed == [CaseModel.objects.get(pk=urgent.pk), CaseModel.objects.get(pk=first.pk)]
     assert applicant.email not in response.content.decode().split('id="changelist-filter"')[-1]
+
+
+def _waiting_case(applicant: User, reviewer: User, close_in_days: int) -> Case:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases import services
+
+    case = reviewing_case(applicant, reviewer)
+    services.case_request_materials(
+        case=case,
+        actor=reviewer,
+        reason_codes=["DOC_UNREADABLE"],
+        message="Blurry.",
+        slots=[Slot.ID_FRONT],
+    )
+    Case.objects.filter(pk=case.pk).update(
+        auto_close_at=timezone.now() + timedelta(days=close_in_days)
+    )
+    return Case.objects.get(pk=case.pk)
+
+
+def test_waiting_queue_is_the_reviewers_own_requests_soonest_auto_close_first(
+    db, applicant, reviewer, other_reviewer, supervisor
+):
+    later = _waiting_case(applicant, reviewer, close_in_days=9)
+    sooner = _waiting_case(applicant, reviewer, close_in_days=2)
+    theirs = _waiting_case(applicant, other_reviewer, close_in_days=1)
+    url = reverse("admin:cases_waitingcase_changelist")
+    mine = list(signed_in(reviewer).get(url).context["cl"].result_list)
+    assert mine == [sooner, later]
+    everyone = list(signed_in(supervisor).get(url).context["cl"].result_list)
+    assert everyone == [theirs, sooner, later]
+
+
+def test_four_eyes_queue_lists_the_oldest_request_first_each_case_once(
+    db, applicant, reviewer, other_reviewer, senior
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases import services
+
+    first, second = reviewing_case(applicant, reviewer), reviewing_case(applicant, other_reviewer)
+    for case, maker in ((second, other_reviewer), (first, reviewer)):
+        services.case_reject(case=case, actor=maker, reason_codes=["DOC_FORGED"], note="Clone.")
+    # The older request (by time, not by id or update) comes first; a sent-back one is gone.
+    DecisionProposal.objects.filter(case=first).update(
+        proposed_at=timezone.now() - timedelta(hours=2)
+    )
+    Case.objects.filter(pk=first.pk).update(updated_at=timezone.now())
+    sent_back = reviewing_case(applicant, reviewer)
+    services.case_reject(case=sent_back, actor=reviewer, reason_codes=["DOC_FORGED"])
+    services.case_send_back(case=sent_back, actor=senior, note="Look again.")
+    response = signed_in(senior).get(reverse("admin:cases_foureyescase_changelist"))
+    listed = [c.pk for c in response.context["cl"].result_list]
+    pending = set(
+        DecisionProposal.objects.filter(status=ProposalStatus.PENDING).values_list(
+            "case", flat=True
+        )
+    )
+    assert listed[:2] == [first.pk, second.pk]
+    assert len(listed) == len(set(listed)) == len(pending)
+
+
+def test_queue_order_cannot_be_overridden_from_the_url(db, applicant, supervisor):
+    from cases.states import Priority
+
+    urgent = submitted_case(applicant)
+    Case.objects.filter(pk=urgent.pk).update(priority=Priority.URGENT)
+    newest = submitted_case(applicant)
+    client = signed_in(supervisor)
+    url = reverse("admin:cases_unassignedcase_changelist")
+    for order in ("", "5", "-5", "-1.5", "x"):
+        response = client.get(url, {"o": order} if order else {})
+        assert response.status_code == 200
+        assert [c.pk for c in response.context["cl"].result_list] == [urgent.pk, newest.pk]
+    # No column header offers a sort.
+    assert "sortable" not in response.content.decode().split("<thead>")[1].split("</thead>")[0]
+
+
+def test_a_long_queue_says_more_than_the_cap_and_offers_no_select_all(
+    db, applicant, supervisor, reviewer, monkeypatch
+):
+    from cases.admin.workbench import CappedCountPaginator, UnassignedCaseAdmin
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(UnassignedCaseAdmin, "list_per_page", 1)
+    cases = [submitted_case(applicant) for _ in range(3)]
+    client = signed_in(supervisor)
+    url = reverse("admin:cases_unassignedcase_changelist")
+    page = client.get(url).content.decode()
+    assert "more than 2 cases" in page
+    assert "Select all" in page.split("<thead>")[1]  # the page's own rows only
+    assert 'class="question' not in page
+    # Bulk reassignment of more than the cap is refused, and nothing changes.
+    response = client.post(
+        url,
+        {
+            "action": "reassign_selected",
+            "_selected_action": [c.pk for c in cases],
+            "select_across": "1",
+            "reviewer": reviewer.pk,
+        },
+        follow=True,
+    )
+    assert "Reassign at most 2 cases at a time" in response.content.decode()
+    assert not Case.objects.filter(assignee__isnull=False).exists()
+    # Under the cap the exact count is shown.
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    assert "3 cases" in client.get(url).content.decode()
