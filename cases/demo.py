@@ -870,6 +870,12 @@ class _Loader:
         self.video()
         self.credit()
         self.business()
+        # The automatic checks every submission and upload asked for, now, so the reviewers'
+        # queues show their signals from the first page load (the worker would run them too).
+        for case_id in Case.objects.filter(checks_requested_at__isnull=False).values_list(
+            "pk", flat=True
+        ):
+            services.case_run_checks(case_id=case_id)
 
     def remove_files(self) -> None:
         for name in self.stored:

@@ -75,6 +75,12 @@ def may_decide(case: Case, actor: Any) -> bool:
     return is_assignee(case, actor)
 
 
+def may_clear_signal(case: Case, actor: Any) -> bool:
+    """Dismiss an automatic check's finding, with a note: whoever decides the case now, or a
+    supervisor."""
+    return is_assignee(case, actor) or is_supervisor(actor)
+
+
 def may_resubmit(case: Case, actor: Any) -> bool:
     return is_owner(case, actor)
 

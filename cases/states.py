@@ -51,6 +51,8 @@ class EventType(models.TextChoices):
     SLA_BREACHED = "sla_breached", _("Review deadline missed; escalated")
     SLA_RETARGETED = "sla_retargeted", _("Review target changed")
     APPLICANT_REMINDED = "applicant_reminded", _("Applicant reminded to upload materials")
+    CHECKS_UPDATED = "checks_updated", _("Automatic checks raised or resolved signals")
+    SIGNAL_CLEARED = "signal_cleared", _("Signal cleared by a reviewer")
 
 
 class Decision(models.TextChoices):
@@ -168,3 +170,28 @@ class ClockStatus(models.TextChoices):
 class SegmentKind(models.TextChoices):
     RUNNING = "running", _("Running")
     PAUSED = "paused", _("Paused")
+
+
+class SignalKind(models.TextChoices):
+    """What an automatic check found (DESIGN §6). Signals inform a reviewer; they never decide."""
+
+    ID_NUMBER = "id_number", _("Resident ID number fails its checks")
+    CREDIT_CODE = "credit_code", _("Unified social credit code fails its checks")
+    PROFILE_MISMATCH = "profile_mismatch", _("Declared name differs from the wallet account")
+    CREDIT_SCORE = "credit_score", _("Credit score below the program minimum")
+    DEVICE_RISK = "device_risk", _("Risky device reported by the wallet")
+    IMAGE_QUALITY = "image_quality", _("Poor image quality")
+    DUPLICATE_IMAGE = "duplicate_image", _("Same image used by another applicant")
+    EDITING_SOFTWARE = "editing_software", _("Image saved by editing software")
+
+
+class SignalSeverity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class SignalStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLEARED = "cleared", _("Cleared by a reviewer")
+    RESOLVED = "resolved", _("No longer found")

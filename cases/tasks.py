@@ -48,3 +48,20 @@ def webhooks_deliver_due() -> int:
     from cases.webhooks import webhooks_deliver_due as deliver_due
 
     return deliver_due()
+
+
+# Automatic checks (DESIGN §6): one run per submission or upload, queued on commit; the periodic
+# task runs any request whose message was lost.
+@shared_task(name="cases.run_checks")
+def run_checks(*, case_id: int) -> dict[str, int]:
+    from cases.services.checks import case_run_checks
+
+    run = case_run_checks(case_id=case_id)
+    return {"raised": len(run.raised), "resolved": len(run.resolved)} if run else {}
+
+
+@shared_task(name="cases.run_requested_checks")
+def run_requested_checks() -> int:
+    from cases.services.checks import checks_run_requested
+
+    return checks_run_requested()

@@ -15,6 +15,7 @@ the clean bytes we store (DESIGN §7).
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import warnings
@@ -61,6 +62,9 @@ class CleanUpload:
     content_type: str
     original_name: str
     thumbnail: bytes | None = None
+    # The software the original file names in its metadata (before it was stripped), for the
+    # editing-software check; never the metadata itself.
+    software: str = ""
 
 
 def max_upload_bytes() -> int:
@@ -164,8 +168,8 @@ def upload_clean(
         )
     original = safe_name(name)
     if detected.startswith("image/"):
-        cleaned, content_type, thumbnail = _clean_image(content)
-        return CleanUpload(cleaned, content_type, original, thumbnail)
+        cleaned, content_type, thumbnail, software = _clean_image(content)
+        return CleanUpload(cleaned, content_type, original, thumbnail, software)
     if detected == "application/pdf":
         return CleanUpload(_clean_pdf(content), detected, original)
     return CleanUpload(content, detected, original)
@@ -188,7 +192,7 @@ def _unreadable_image() -> UploadRefused:
     )
 
 
-def _clean_image(content: bytes) -> tuple[bytes, str, bytes]:
+def _clean_image(content: bytes) -> tuple[bytes, str, bytes, str]:
     limit = int(settings.MAX_IMAGE_PIXELS)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -202,6 +206,7 @@ def _clean_image(content: bytes) -> tuple[bytes, str, bytes]:
                 if width * height > limit:
                     raise _pixel_flood(width, height)
                 image.load()  # the whole image, so a truncated one fails here
+                software = source_software(image)
                 upright = ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _pixel_flood(0, 0) from exc
@@ -210,7 +215,34 @@ def _clean_image(content: bytes) -> tuple[bytes, str, bytes]:
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     cleaned = _encode(upright, fmt)
-    return cleaned, IMAGE_TYPES[fmt], _thumbnail(upright)
+    return cleaned, IMAGE_TYPES[fmt], _thumbnail(upright), software
+
+
+_XMP_TOOL = re.compile(rb"CreatorTool(?:>|=\")([^<\"]{1,200})")
+_EXIF_SOFTWARE = (0x0131, 0x000B)  # Software, ProcessingSoftware
+
+
+def source_software(image: Image.Image) -> str:
+    """The programs an image's metadata says made it: EXIF Software, XMP CreatorTool, PNG
+    "Software" text, a JPEG comment (GIMP writes one). At most 200 characters."""
+    found: list[str] = []
+    try:
+        exif = image.getexif()
+        found += [str(exif.get(tag, "")) for tag in _EXIF_SOFTWARE]
+    except (OSError, ValueError, SyntaxError):
+        pass
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8", "replace")
+    found += [m.decode("utf-8", "replace") for m in _XMP_TOOL.findall(xmp)]
+    for key in ("Software", "comment"):
+        value = image.info.get(key)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            found.append(value)
+    cleaned = [" ".join(v.replace("\x00", " ").split()) for v in found]
+    return "; ".join(dict.fromkeys(v for v in cleaned if v))[:200]
 
 
 def _pixel_flood(width: int, height: int) -> UploadRefused:

@@ -203,6 +203,23 @@ MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 10
 # photo, and bounds the memory one upload may take while it is decoded and re-encoded.
 MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "16000000") or 16000000)
 
+# --- Automatic checks (cases/checks.py, DESIGN §6) -------------------------------------------
+# Image quality: a picture whose shorter side has fewer pixels, whose sharpness (variance of a
+# Laplacian, on a copy at most 1,000 px long) is lower, whose mean grey level is outside the
+# range, or (ID cards and selfies) with more than this share of blown-out pixels is flagged.
+CHECK_MIN_IMAGE_SIDE = int(env("CHECK_MIN_IMAGE_SIDE", "480") or 480)
+CHECK_MIN_SHARPNESS = float(env("CHECK_MIN_SHARPNESS", "100") or 100)
+CHECK_MIN_BRIGHTNESS = float(env("CHECK_MIN_BRIGHTNESS", "40") or 40)
+CHECK_MAX_BRIGHTNESS = float(env("CHECK_MAX_BRIGHTNESS", "245") or 245)
+CHECK_MAX_GLARE = float(env("CHECK_MAX_GLARE", "0.25") or 0.25)
+# The same picture used by another applicant: perceptual hashes (256 bits) at most this many bits
+# apart (a re-encoded or resized copy is 0–5 apart; two photos of one card template ~10 or more);
+# at most this many candidate pictures sharing a 16-bit band are compared per document.
+CHECK_DUPLICATE_MAX_DISTANCE = int(env("CHECK_DUPLICATE_MAX_DISTANCE", "6") or 6)
+CHECK_DUPLICATE_CANDIDATES = int(env("CHECK_DUPLICATE_CANDIDATES", "1000") or 1000)
+# Cases whose checks were requested this long ago without a run are run by the periodic task.
+CHECKS_RETRY_SECONDS = float(env("CHECKS_RETRY_SECONDS", "60") or 60)
+
 # A shared cache (API throttling counts) for several web processes: a Redis URL, e.g.
 # redis://127.0.0.1:6379/2 (a database of its own: clearing the cache empties it). Without it,
 # each process counts on its own.
@@ -275,6 +292,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "cases.webhooks_deliver_due",
         "schedule": WEBHOOK_SWEEP_SECONDS,
         "options": {"expires": WEBHOOK_SWEEP_SECONDS},
+    },
+    "run-requested-checks": {
+        "task": "cases.run_requested_checks",
+        "schedule": CHECKS_RETRY_SECONDS,
+        "options": {"expires": CHECKS_RETRY_SECONDS},
     },
     "resend-stale-notifications": {
         "task": "cases.resend_stale_notifications",

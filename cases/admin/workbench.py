@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -54,6 +54,7 @@ from cases.models import (
     FrozenCase,
     MyCase,
     Notification,
+    Signal,
     UnassignedCase,
     WaitingCase,
 )
@@ -66,10 +67,15 @@ from cases.selectors import (
     queue_for,
 )
 from cases.services.clock import case_touch, open_clock
-from cases.states import CaseState, EventType, Slot
+from cases.states import CaseState, EventType, SignalSeverity, SignalStatus, Slot
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 COUNT_CAP = 1_000
+SEVERITY_RANK: dict[str, int] = {
+    SignalSeverity.HIGH: 0,
+    SignalSeverity.MEDIUM: 1,
+    SignalSeverity.LOW: 2,
+}
 # The order of the decision forms on the review screen: the usual outcomes first.
 FORM_ORDER = [
     "claim",
@@ -114,6 +120,23 @@ class QueueChangeList(ChangeList):
     def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
         ordering = list(queryset.query.order_by)
         return self._get_deterministic_ordering(ordering)  # type: ignore[attr-defined,no-any-return]
+
+    def get_results(self, request: HttpRequest) -> None:
+        """The page's rows, each with its open signals counted: one query for the page."""
+        super().get_results(request)
+        rows = list(self.result_list)
+        counts: dict[int, dict[str, int]] = {}
+        open_signals = (
+            Signal.objects.filter(case__in=[case.pk for case in rows], status=SignalStatus.OPEN)
+            .values_list("case", "severity")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for case_id, severity, n in open_signals:
+            counts.setdefault(case_id, {})[severity] = n
+        for case in rows:
+            case.open_signals = counts.get(case.pk, {})
+        self.result_list = rows  # type: ignore[assignment]
 
 
 def mask_name(name: str) -> str:
@@ -206,6 +229,7 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "time_left",
         "attempt",
         "assignee",
+        "signals_column",
     )
     list_display_links = None
     list_filter = ("program", "state", "priority", SlaStatusFilter, ("assignee", StaffFilter))
@@ -291,6 +315,20 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return format_html(
             '<span class="kyc-badge kyc-{}">{}</span>', case.state, case.get_state_display()
         )
+
+    @admin.display(description=gettext_lazy("open signals"))
+    def signals_column(self, case: Case) -> str:
+        counts: dict[str, int] = getattr(case, "open_signals", {})
+        total = sum(counts.values())
+        if not total:
+            return "0"
+        if counts.get(SignalSeverity.HIGH):
+            return format_html(
+                '<span class="kyc-signal-high" title="{}">{}</span>',
+                _("%(n)d high-severity") % {"n": counts[SignalSeverity.HIGH]},
+                total,
+            )
+        return str(total)
 
     @admin.display(description=gettext_lazy("business time left"))
     def time_left(self, case: Case) -> str:
@@ -416,6 +454,11 @@ class CaseAdmin(SupervisedQueueAdmin):
                 "review/<uuid:uuid>/document/<int:pk>/",
                 view(self.document_view),
                 name="cases_document",
+            ),
+            path(
+                "review/<uuid:uuid>/signal/<int:pk>/clear/",
+                view(self.clear_signal_view),
+                name="cases_clear_signal",
             ),
             path(
                 "review/<uuid:uuid>/id-number/",
@@ -549,6 +592,7 @@ class CaseAdmin(SupervisedQueueAdmin):
         preview: tuple[str, str] | None = None,
         revealed: str = "",
         status: int = 200,
+        signal_error: tuple[int, str] | None = None,
     ) -> HttpResponse:
         calendar = business_calendar()
         now = timezone.now()
@@ -579,6 +623,12 @@ class CaseAdmin(SupervisedQueueAdmin):
             "preview": preview,
             "preview_language": case.applicant.preferred_language,
             "read_only": read_only,
+            "signals": sorted(
+                case.signals.select_related("resolved_by").order_by("-raised_at", "-pk"),
+                key=lambda s: (not s.is_open, SEVERITY_RANK.get(s.severity, 9)),
+            ),
+            "can_clear_signals": not read_only and rules.may_clear_signal(case, request.user),
+            "signal_error": signal_error,
         }
         return TemplateResponse(request, "admin/cases/review.html", context, status=status)
 
@@ -625,6 +675,31 @@ class CaseAdmin(SupervisedQueueAdmin):
         except Http404:
             # The case left this person's view (e.g. released, or assigned to someone else).
             return redirect("admin:cases_mycase_changelist")
+        return HttpResponseRedirect(reverse("admin:cases_review", args=[uuid]))
+
+    @method_decorator(require_POST)
+    def clear_signal_view(self, request: HttpRequest, uuid: Any, pk: int) -> HttpResponse:
+        case = case_for_staff(request.user, uuid)
+        signal = Signal.objects.filter(case=case, pk=pk).first()
+        if signal is None:
+            raise Http404
+        try:
+            services.signal_clear(
+                signal=signal, actor=person(request), note=request.POST.get("note", "")
+            )
+        except NotPermitted as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return self._render_review(request, case, status=403)
+        except CaseActionError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return self._render_review(
+                request, case, status=400, signal_error=(signal.pk, exc.message)
+            )
+        self.message_user(
+            request,
+            _("Signal cleared: %(kind)s.") % {"kind": signal.get_kind_display()},
+            messages.SUCCESS,
+        )
         return HttpResponseRedirect(reverse("admin:cases_review", args=[uuid]))
 
     # --- personal data ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cases.models.case import (
     ReasonCode,
     document_upload_path,
 )
+from cases.models.checks import DocumentHashBand, Signal
 from cases.models.queues import (
     AtRiskCase,
     BreachedCase,
@@ -54,6 +55,7 @@ __all__ = [
     "DecisionProposal",
     "DeliveryStatus",
     "Document",
+    "DocumentHashBand",
     "ExternalApplicant",
     "FourEyesCase",
     "FrozenCase",
@@ -64,6 +66,7 @@ __all__ = [
     "Notification",
     "Program",
     "ReasonCode",
+    "Signal",
     "SlaClock",
     "SlaPolicy",
     "SlaSegment",

@@ -221,6 +221,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     credit_score = models.PositiveSmallIntegerField(_("credit score"), null=True, blank=True)
     device_risk_flags = models.JSONField(_("device risk flags"), default=list, blank=True)
     declared_data_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the automatic checks must run (after a submission or an upload), cleared by the
+    # run; the periodic task runs any the broker lost (DESIGN §5: timers are rows).
+    checks_requested_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -343,6 +346,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["auto_close_at"],
                 condition=Q(auto_close_at__isnull=False),
                 name="case_auto_close_due",
+            ),
+            models.Index(
+                fields=["checks_requested_at"],
+                condition=Q(checks_requested_at__isnull=False),
+                name="case_checks_requested",
             ),
             models.Index(
                 fields=["reviewer_activity_at"],
@@ -549,6 +557,10 @@ class Document(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     verdict_at = models.DateTimeField(null=True, blank=True)
+    # For the automatic checks (DESIGN §6): a 256-bit difference hash of the stored image (hex),
+    # and the software named in the original file's metadata, recorded before it was stripped.
+    perceptual_hash = models.CharField(max_length=64, blank=True, default="")
+    source_software = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("document")

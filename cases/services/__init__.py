@@ -6,6 +6,7 @@ side effects (notifications) on commit. Errors are raised before anything is wri
 """
 
 from cases.services._common import four_eyes_required
+from cases.services.checks import case_run_checks, signal_clear
 from cases.services.four_eyes import case_countersign, case_send_back
 from cases.services.intake import (
     case_create,
@@ -44,6 +45,7 @@ __all__ = [
     "case_release",
     "case_request_materials",
     "case_resubmit",
+    "case_run_checks",
     "case_send_back",
     "case_submit",
     "case_unfreeze",
@@ -52,4 +54,5 @@ __all__ = [
     "document_upload",
     "document_upload_file",
     "four_eyes_required",
+    "signal_clear",
 ]

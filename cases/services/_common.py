@@ -36,6 +36,8 @@ from cases.states import (
     Decision,
     EventType,
     ProposalStatus,
+    SignalSeverity,
+    SignalStatus,
     Slot,
     Verdict,
 )
@@ -57,6 +59,8 @@ DECLARED_FIELDS = (
 
 
 APPLICANT_CLOSE_REASONS = {"CLOSURE_REQUESTED"}
+# A case entering the review queue gets its automatic checks run (DESIGN §6).
+CHECKED_EVENTS = {EventType.SUBMITTED, EventType.RESUBMITTED, EventType.REAPPLIED}
 
 
 APPLICANT_FREEZE_REASONS = {"THEFT_REPORTED"}
@@ -158,6 +162,10 @@ def _apply(
     )
     notifications_schedule_for_event(event)
     webhooks_schedule_for_event(event)
+    if event_type in CHECKED_EVENTS:
+        from cases.services.checks import checks_request
+
+        checks_request(case)
     return event
 
 
@@ -212,7 +220,11 @@ def four_eyes_required(case: Case, decision: str, reasons: Sequence[ReasonCode] 
     if decision == Decision.UNFREEZE:
         return True
     if decision == Decision.APPROVE:
-        return case.program.approval_needs_four_eyes or bool(case.device_risk_flags)
+        return (
+            case.program.approval_needs_four_eyes
+            or bool(case.device_risk_flags)
+            or case.signals.filter(status=SignalStatus.OPEN, severity=SignalSeverity.HIGH).exists()
+        )
     if decision == Decision.REJECT:
         return any(reason.needs_second_signature for reason in reasons)
     return False

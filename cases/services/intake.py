@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from cases import crypto, rules
 from cases.actors import Actor, IntegrationActor, actor_label, is_user
 from cases.audit import record_case_event
+from cases.checks import hash_bands, image_hash
 from cases.errors import (
     InvalidInput,
     InvalidState,
@@ -22,6 +23,7 @@ from cases.models import (
     Case,
     CaseEvent,
     Document,
+    DocumentHashBand,
     MaterialRequest,
     Program,
 )
@@ -34,6 +36,7 @@ from cases.services._common import (
     _lock,
     _state_label,
 )
+from cases.services.checks import checks_request
 from cases.states import (
     APPLICANT_EDITABLE_STATES,
     FILE_SLOTS,
@@ -167,10 +170,12 @@ def document_upload(
     content_type: str,
     original_name: str = "",
     thumbnail: bytes | None = None,
+    software: str = "",
 ) -> Document:
     """Store a new version of a slot. The bytes must already be validated and cleaned by the
-    upload pipeline. Side effects: a private file under a random name, a Document row, one event.
-    If anything fails, the file is removed again."""
+    upload pipeline (`software`: what the original's metadata named, for the checks).
+    Side effects: a private file under a random name, a Document row, one event, the automatic
+    checks requested. If anything fails, the file is removed again."""
     case = _lock_for_applicant_edit(
         case,
         actor,
@@ -194,6 +199,8 @@ def document_upload(
         original_name=original_name[:255],
         uploaded_by=_actor_user(actor),
         uploaded_by_label=actor_label(actor),
+        perceptual_hash=image_hash(content) if content_type.startswith("image/") else "",
+        source_software=software[:200],
     )
     # Written last, after every check: if the row or the event fails, the file goes again.
     document.file.save("upload", ContentFile(content), save=False)
@@ -201,6 +208,11 @@ def document_upload(
         document.thumbnail.save("thumbnail", ContentFile(thumbnail), save=False)
     try:
         document.save()
+        if document.perceptual_hash:
+            DocumentHashBand.objects.bulk_create(
+                DocumentHashBand(document=document, band=band, value=value)
+                for band, value in hash_bands(document.perceptual_hash)
+            )
         record_case_event(
             case=case,
             event_type=EventType.DOCUMENT_UPLOADED,
@@ -211,6 +223,7 @@ def document_upload(
             file_sha256=sha256,
             now=document.uploaded_at,
         )
+        checks_request(case)
     except BaseException:
         document.file.delete(save=False)
         if document.thumbnail:
@@ -243,6 +256,7 @@ def document_upload_file(
         content_type=cleaned.content_type,
         original_name=cleaned.original_name,
         thumbnail=cleaned.thumbnail,
+        software=cleaned.software,
     )
 
 

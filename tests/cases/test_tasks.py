@@ -154,3 +154,30 @@ def test_worker_sends_nothing_for_a_case_event_the_applicant_does_not_hear_about
     subjects = [m.subject for m in wait_for(lambda: mails_to(applicant.email), "send mail")]
     assert len(subjects) == 2, subjects
     assert Notification.objects.filter(event__case=case).count() == 2
+
+
+def test_worker_runs_the_automatic_checks_a_submission_asks_for(worker, applicant, settings):
+    """Submitting commits; its on-commit hook queues `cases.run_checks`; the worker stores the
+    signals, writes the event and lifts the priority. The request row is cleared."""
+    from cases.models import Case, Signal
+    from cases.states import Priority, SignalKind
+
+    settings.CHECK_MIN_IMAGE_SIDE = 1  # the factories' plain pictures: only the device matters
+    settings.CHECK_MIN_SHARPNESS = 0
+    case = submitted_case(applicant, device_risk_flags=["rooted"])
+    signal = wait_for(
+        lambda: Signal.objects.filter(case=case, kind=SignalKind.DEVICE_RISK).first(),
+        "run the checks",
+    )
+    assert signal.evidence == {"flags": ["rooted"]}
+    done = wait_for(
+        lambda: Case.objects.filter(pk=case.pk, checks_requested_at=None).first(),
+        "clear the request",
+    )
+    assert done.priority == Priority.HIGH
+    # One run per upload and one for the submission; whether the draft's runs found the flag
+    # first depends on the worker's pace: one or two events, the last one lifting the priority.
+    events = case.events.filter(event_type=EventType.CHECKS_UPDATED).order_by("seq")
+    assert 1 <= events.count() <= 2
+    last = events.last()
+    assert last is not None and last.data["priority_to"] == Priority.HIGH

@@ -167,6 +167,39 @@ def test_action_permission_matrix(request, world, who, action):
         assert Case.objects.get(pk=case.pk).state == CaseState.REVIEWING
 
 
+# Who may clear an automatic check's signal on the assigned case.
+CLEAR_SIGNAL = {
+    "reviewer": 302,
+    "other_reviewer": 404,
+    "senior": 404,
+    "supervisor": 302,
+    "auditor": 403,
+    "applicant": 302,  # to the admin's sign-in
+    "anonymous": 302,
+}
+
+
+@pytest.mark.parametrize("who", list(CLEAR_SIGNAL))
+def test_clear_signal_permission_matrix(request, world, who):
+    from cases.models import Signal
+    from cases.services import case_run_checks
+    from cases.states import SignalStatus
+
+    case: Case = world["assigned"]
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
+    case_run_checks(case_id=case.pk)
+    signal = Signal.objects.get(case=case, kind="device_risk")
+    events = CaseEvent.objects.filter(case=case).count()
+    response = client_for(request, who).post(
+        reverse("admin:cases_clear_signal", args=[case.uuid, signal.pk]), {"note": "Seen."}
+    )
+    assert response.status_code == CLEAR_SIGNAL[who]
+    done = who in ("reviewer", "supervisor")
+    assert CaseEvent.objects.filter(case=case).count() == events + int(done)
+    signal.refresh_from_db()
+    assert signal.status == (SignalStatus.CLEARED if done else SignalStatus.OPEN)
+
+
 def test_claim_next_button_gives_the_reviewer_the_next_case(db, applicant, reviewer, auditor):
     case = submitted_case(applicant)
     response = signed_in(reviewer).post(reverse("admin:cases_claim_next"))

@@ -1,0 +1,302 @@
+"""The automatic checks (DESIGN §6): what they find about a case, as plain findings.
+
+Signals, never decisions: each finding informs the reviewer; cases/services/checks.py stores
+them, raises the priority for high ones and, while a high one is open, an approval needs a second
+signature. Everything here reads; nothing writes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric, uscc
+
+from cases.models import Case, Document, DocumentHashBand
+from cases.states import ProgramCode, SignalKind, SignalSeverity, Slot
+
+# Slots whose pictures are checked for quality, reuse and editing traces.
+PHOTO_SLOTS = {
+    Slot.ID_FRONT,
+    Slot.ID_BACK,
+    Slot.SELFIE_WITH_ID,
+    Slot.LEGAL_REP_ID_FRONT,
+    Slot.LEGAL_REP_ID_BACK,
+    Slot.BUSINESS_LICENCE,
+}
+# Photographs of a card or a face, where blown-out pixels are a reflection hiding something.
+CARD_PHOTO_SLOTS = PHOTO_SLOTS - {Slot.BUSINESS_LICENCE}
+# Software that edits pictures (matched in the original file's metadata, case-insensitive).
+EDITORS = re.compile(
+    r"photoshop|gimp|lightroom|affinity|pixelmator|snapseed|picsart|meitu|美图|canva|"
+    r"paint\.net|illustrator|coreldraw|corel paint|fotor|facetune|photoscape|醒图|"
+    r"acdsee|photopea|krita",
+    re.IGNORECASE,
+)
+# Image analysis is done on a copy whose longest side is at most this (comparable sharpness).
+ANALYSIS_SIDE = 1000
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    subject: str
+    severity: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    document: Document | None = None
+
+
+def case_findings(case: Case, *, today: date | None = None) -> list[Finding]:
+    """Everything the checks find about the case as it is now (declared data and the current
+    version of each document)."""
+    found = _declared_findings(case, today=today or date.today())
+    for document in case.current_documents():
+        if document.slot in PHOTO_SLOTS and document.content_type.startswith("image/"):
+            found += _document_findings(case, document)
+    return found
+
+
+# --- declared data --------------------------------------------------------------------------
+
+
+def number_problem(number: str, kind: str, *, today: date) -> str:
+    """A stable code for what is wrong with a resident ID number or credit code, or ""."""
+    module = ric if kind == SignalKind.ID_NUMBER else uscc
+    try:
+        module.validate(number)
+    except stdnum_errors.InvalidLength:
+        return "length"
+    except stdnum_errors.InvalidFormat:
+        return "format"
+    except stdnum_errors.InvalidComponent:
+        return "birth_date"
+    except stdnum_errors.InvalidChecksum:
+        return "checksum"
+    except stdnum_errors.ValidationError:
+        return "invalid"
+    if kind == SignalKind.ID_NUMBER and ric.get_birth_date(number) > today:
+        return "future_birth_date"
+    return ""
+
+
+def _name_key(name: str) -> str:
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[\s·.\-]", "", folded)
+
+
+def _declared_findings(case: Case, *, today: date) -> list[Finding]:
+    found: list[Finding] = []
+    if case.id_number:
+        problem = number_problem(case.id_number, SignalKind.ID_NUMBER, today=today)
+        if problem:
+            found.append(
+                Finding(
+                    SignalKind.ID_NUMBER,
+                    f"declared:{case.id_number_index[:16]}",
+                    SignalSeverity.HIGH,
+                    {"problem": problem},
+                )
+            )
+    if case.program_id == ProgramCode.BUSINESS and case.credit_code:
+        problem = number_problem(case.credit_code, SignalKind.CREDIT_CODE, today=today)
+        if problem:
+            found.append(
+                Finding(
+                    SignalKind.CREDIT_CODE,
+                    f"declared:{case.credit_code}",
+                    SignalSeverity.HIGH,
+                    {"problem": problem, "code": case.credit_code},
+                )
+            )
+    profile = (case.applicant.full_name or "").strip()
+    declared = (case.full_name or "").strip()
+    if profile and declared and _name_key(profile) != _name_key(declared):
+        found.append(
+            Finding(
+                SignalKind.PROFILE_MISMATCH,
+                f"declared:{_name_key(declared)}:{_name_key(profile)}"[:200],
+                SignalSeverity.MEDIUM,
+                {"declared": declared, "profile": profile},
+            )
+        )
+    minimum = case.program.min_credit_score
+    if minimum is not None and case.credit_score is not None and case.credit_score < minimum:
+        found.append(
+            Finding(
+                SignalKind.CREDIT_SCORE,
+                f"declared:{case.credit_score}:{minimum}",
+                SignalSeverity.HIGH,
+                {"score": case.credit_score, "minimum": minimum},
+            )
+        )
+    flags = sorted({str(flag) for flag in case.device_risk_flags or []})
+    if flags:
+        found.append(
+            Finding(
+                SignalKind.DEVICE_RISK,
+                ("declared:" + ",".join(flags))[:200],
+                SignalSeverity.HIGH,
+                {"flags": flags},
+            )
+        )
+    return found
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+HASH_SIDE = 16  # a 16 × 16 difference hash: 256 bits
+
+
+def difference_hash(image: Image.Image) -> str:
+    """A 256-bit difference hash (dHash, 16 × 16) as 64 hex digits: the same picture
+    re-encoded, recompressed or resized gives the same value, while two cards of one printed
+    template (every ID card back looks alike at 8 × 8) differ in their text."""
+    width = HASH_SIDE + 1
+    small = image.convert("L").resize((width, HASH_SIDE), Image.Resampling.LANCZOS)
+    pixels = small.tobytes()  # one byte per pixel, row by row
+    bits = 0
+    for row in range(HASH_SIDE):
+        for col in range(HASH_SIDE):
+            left, right = pixels[row * width + col], pixels[row * width + col + 1]
+            bits = (bits << 1) | (left > right)
+    return f"{bits:064x}"
+
+
+def image_hash(content: bytes) -> str:
+    """The difference hash of an encoded image, or "" when it cannot be read or says nothing (a
+    blank or evenly shaded picture hashes to nearly all zeros or ones: every such picture would
+    look like every other)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            value = difference_hash(image)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return ""
+    bits = HASH_SIDE * HASH_SIDE
+    return value if bits // 16 <= int(value, 16).bit_count() <= bits - bits // 16 else ""
+
+
+def hash_bands(value: str) -> list[tuple[int, int]]:
+    """The 16 bands (number, 16-bit value) of a 256-bit hash in hex."""
+    return [(band, int(value[band * 4 : band * 4 + 4], 16)) for band in range(len(value) // 4)]
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
+    """Other applicants' cases holding a picture within CHECK_DUPLICATE_MAX_DISTANCE bits of this
+    document's hash: (reference, distance), closest first."""
+    if not document.perceptual_hash:
+        return []
+    any_band = Q()
+    for band, value in hash_bands(document.perceptual_hash):
+        any_band |= Q(band=band, value=value)
+    candidates = (
+        DocumentHashBand.objects.filter(any_band)
+        .exclude(document__case__applicant=case.applicant_id)
+        .values_list("document__case__reference", "document__perceptual_hash")
+        .distinct()[: settings.CHECK_DUPLICATE_CANDIDATES]
+    )
+    closest: dict[str, int] = {}
+    limit = settings.CHECK_DUPLICATE_MAX_DISTANCE
+    for reference, other in candidates:
+        distance = hamming(document.perceptual_hash, other)
+        if reference and distance <= limit:
+            closest[reference] = min(distance, closest.get(reference, distance))
+    return sorted(closest.items(), key=lambda item: (item[1], item[0]))
+
+
+def image_quality(image: Image.Image, *, glare: bool = True) -> dict[str, Any]:
+    """Resolution, sharpness (variance of a Laplacian) and exposure of a picture, and the
+    problems they show against the CHECK_* settings. `glare`: whether blown-out pixels count (on
+    a photographed card they are a reflection; on a scanned page, white paper)."""
+    width, height = image.size
+    grey = image.convert("L")
+    if max(grey.size) > ANALYSIS_SIDE:
+        grey.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.LANCZOS)
+    laplacian = grey.filter(
+        ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
+    )
+    sharpness = ImageStat.Stat(laplacian).var[0]
+    stat = ImageStat.Stat(grey)
+    brightness = stat.mean[0]
+    histogram = grey.histogram()
+    clipped = sum(histogram[250:]) / max(1, grey.width * grey.height)
+    problems = []
+    if min(width, height) < settings.CHECK_MIN_IMAGE_SIDE:
+        problems.append("small")
+    if sharpness < settings.CHECK_MIN_SHARPNESS:
+        problems.append("blurry")
+    if brightness < settings.CHECK_MIN_BRIGHTNESS:
+        problems.append("dark")
+    elif brightness > settings.CHECK_MAX_BRIGHTNESS:
+        problems.append("bright")
+    if glare and clipped > settings.CHECK_MAX_GLARE:
+        problems.append("glare")
+    return {
+        "width": width,
+        "height": height,
+        "sharpness": round(sharpness, 1),
+        "brightness": round(brightness, 1),
+        "glare": round(clipped, 3),
+        "problems": problems,
+    }
+
+
+def _document_findings(case: Case, document: Document) -> list[Finding]:
+    subject = f"document:{document.pk}"
+    where = {"slot": document.slot, "version": document.version}
+    found: list[Finding] = []
+    try:
+        with document.file.open("rb") as handle, Image.open(handle) as image:
+            image.load()
+            quality = image_quality(image, glare=document.slot in CARD_PHOTO_SLOTS)
+    except (UnidentifiedImageError, OSError, ValueError):
+        quality = None
+    if quality and quality["problems"]:
+        found.append(
+            Finding(
+                SignalKind.IMAGE_QUALITY,
+                subject,
+                SignalSeverity.MEDIUM,
+                {**where, **quality},
+                document,
+            )
+        )
+    matches = similar_pictures(case, document)
+    if matches:
+        found.append(
+            Finding(
+                SignalKind.DUPLICATE_IMAGE,
+                subject,
+                SignalSeverity.HIGH,
+                {
+                    **where,
+                    "cases": [reference for reference, _ in matches[:5]],
+                    "distances": [distance for _, distance in matches[:5]],
+                },
+                document,
+            )
+        )
+    software = document.source_software
+    if software and EDITORS.search(software):
+        found.append(
+            Finding(
+                SignalKind.EDITING_SOFTWARE,
+                subject,
+                SignalSeverity.HIGH,
+                {**where, "software": software},
+                document,
+            )
+        )
+    return found

@@ -1,0 +1,184 @@
+"""The automatic checks' side effects (DESIGN §6): request a run, run it, clear a signal.
+
+A run stores what cases/checks.py finds as Signal rows, marks the findings that no longer hold
+as resolved, writes one CHECKS_UPDATED event when anything changed, and raises the priority of a
+case under review when a high-severity signal appears. A high-severity open signal makes an
+approval need a second signature (four_eyes_required).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import rules
+from cases.actors import SYSTEM, Actor
+from cases.audit import record_case_event
+from cases.checks import case_findings
+from cases.errors import InvalidInput, InvalidState
+from cases.models import Case, Signal
+from cases.services._common import _deny, _lock
+from cases.states import CaseState, EventType, Priority, SignalSeverity, SignalStatus
+
+log = logging.getLogger(__name__)
+
+# Checks run on any case still in play; a closed case is history.
+CHECKED_STATES = {
+    CaseState.DRAFT,
+    CaseState.SUBMITTED,
+    CaseState.REVIEWING,
+    CaseState.NEEDS_MATERIALS,
+    CaseState.REJECTED,
+}
+# A high-severity signal moves a case in the review queue up to at least this priority.
+HIGH_PRIORITY_STATES = {CaseState.SUBMITTED, CaseState.REVIEWING, CaseState.NEEDS_MATERIALS}
+RUN_BATCH = 50
+
+
+@dataclass
+class CheckRun:
+    raised: list[Signal] = field(default_factory=list)
+    resolved: list[Signal] = field(default_factory=list)
+
+
+def checks_request(case: Case) -> None:
+    """Ask for a run of the checks once the caller's transaction commits (the caller holds the
+    case's lock). The row's `checks_requested_at` survives a lost message: the periodic task
+    runs what is still requested a minute later."""
+    now = timezone.now()
+    Case.objects.filter(pk=case.pk).update(checks_requested_at=now)
+    case.checks_requested_at = now
+    transaction.on_commit(functools.partial(_enqueue, case.pk))
+
+
+def _enqueue(case_id: int) -> None:
+    from cases.tasks import run_checks
+
+    try:
+        run_checks.apply_async(kwargs={"case_id": case_id}, retry=False)
+    except Exception as exc:  # the row is the guarantee; the periodic task runs it
+        log.warning("checks for case %s not queued (%s); the periodic run will do it", case_id, exc)
+
+
+@transaction.atomic
+def case_run_checks(*, case_id: int, now: datetime | None = None) -> CheckRun | None:
+    """Run every check on the case now. Running it twice changes nothing the second time.
+    None when the case does not exist."""
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        return None
+    case = _lock(case)
+    now = now or timezone.now()
+    run = CheckRun()
+    if case.state in CHECKED_STATES:
+        findings = {(f.kind, f.subject): f for f in case_findings(case)}
+        known = {(s.kind, s.subject): s for s in case.signals.all()}
+        for key, finding in findings.items():
+            if key not in known:
+                run.raised.append(
+                    Signal.objects.create(
+                        case=case,
+                        document=finding.document,
+                        kind=finding.kind,
+                        subject=finding.subject,
+                        severity=finding.severity,
+                        evidence=finding.evidence,
+                        raised_at=now,
+                    )
+                )
+        for key, signal in known.items():
+            if key not in findings and signal.status == SignalStatus.OPEN:
+                signal.status = SignalStatus.RESOLVED
+                signal.resolved_at = now
+                signal.save(update_fields=["status", "resolved_at"])
+                run.resolved.append(signal)
+    # A case in the review queue with an open high-severity signal is at least high priority
+    # (also when the signal was found earlier, e.g. on an upload to the draft).
+    bump = (
+        case.state in HIGH_PRIORITY_STATES
+        and case.priority < Priority.HIGH
+        and case.signals.filter(status=SignalStatus.OPEN, severity=SignalSeverity.HIGH).exists()
+    )
+    if run.raised or run.resolved or bump:
+        data: dict[str, object] = {
+            "raised": [
+                {"signal": s.pk, "kind": s.kind, "severity": s.severity} for s in run.raised
+            ],
+            "resolved": [{"signal": s.pk, "kind": s.kind} for s in run.resolved],
+        }
+        if bump:
+            data.update(priority_from=case.priority, priority_to=int(Priority.HIGH))
+            case.priority = Priority.HIGH
+            case.save(update_fields=["priority"])
+        record_case_event(
+            case=case,
+            event_type=EventType.CHECKS_UPDATED,
+            actor=SYSTEM,
+            from_state=case.state,
+            to_state=case.state,
+            data=data,
+            now=now,
+        )
+    # Done with what was asked; a request made while this ran (a newer time) stays.
+    Case.objects.filter(pk=case.pk, checks_requested_at__lte=now).update(checks_requested_at=None)
+    return run
+
+
+def checks_run_requested(*, now: datetime | None = None) -> int:
+    """The periodic safety net: run the checks of cases whose request is older than
+    CHECKS_RETRY_SECONDS (its message was lost or its worker died). Returns how many ran."""
+    now = now or timezone.now()
+    due = now - timedelta(seconds=settings.CHECKS_RETRY_SECONDS)
+    ids = list(
+        Case.objects.filter(checks_requested_at__lte=due)
+        .order_by("checks_requested_at")
+        .values_list("pk", flat=True)[:RUN_BATCH]
+    )
+    ran = 0
+    for case_id in ids:
+        try:
+            case_run_checks(case_id=case_id)
+            ran += 1
+        except Exception:
+            log.exception("automatic checks failed for case %s", case_id)
+    return ran
+
+
+@transaction.atomic
+def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
+    """A reviewer dismisses a finding after looking at it, saying why. One event."""
+    case = _lock(signal.case)
+    if not rules.may_clear_signal(case, actor):
+        raise _deny(case, actor, _("clear a signal of"))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(
+            _("Say why this signal can be cleared."),
+            field_errors={"note": [_("A note is required.")]},
+        )
+    signal = Signal.objects.select_for_update().get(pk=signal.pk, case=case)
+    if signal.status != SignalStatus.OPEN:
+        raise InvalidState(_("This signal is no longer open."))
+    now = timezone.now()
+    signal.status = SignalStatus.CLEARED
+    signal.resolved_at = now
+    signal.resolved_by = actor  # type: ignore[assignment]
+    signal.resolution_note = note
+    signal.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    record_case_event(
+        case=case,
+        event_type=EventType.SIGNAL_CLEARED,
+        actor=actor,
+        from_state=case.state,
+        to_state=case.state,
+        data={"signal": signal.pk, "kind": signal.kind, "note": note},
+        now=now,
+    )
+    return signal

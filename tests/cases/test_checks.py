@@ -1,0 +1,445 @@
+"""The automatic checks (DESIGN §6; issue 4's "open signals" column and the review screen's
+signals with their evidence): what each check finds, how a run stores it, and what reviewers
+can do about it. Images are real files through the real upload pipeline and storage."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFilter
+
+from accounts.models import User
+from accounts.roles import Role
+from cases import services
+from cases.checks import image_quality, number_problem
+from cases.errors import InvalidInput, NotPermitted
+from cases.models import Case, CaseEvent, Document, Program, Signal
+from cases.services.checks import case_run_checks, checks_run_requested
+from cases.states import (
+    CaseState,
+    EventType,
+    Priority,
+    ProgramCode,
+    ProposalStatus,
+    SignalKind,
+    SignalSeverity,
+    SignalStatus,
+    Slot,
+)
+from tests.conftest import make_user, signed_in
+from tests.factories import (
+    VALID_CREDIT_CODE,
+    VALID_ID_NUMBER,
+    accept_all,
+    declared_for,
+    reviewing_case,
+    submitted_case,
+)
+
+
+def photo(seed: int = 0, *, size: tuple[int, int] = (900, 600), fmt: str = "JPEG") -> bytes:
+    """A sharp, well-exposed picture: a card with text and shapes over fine texture."""
+    image = Image.effect_noise(size, 40 + seed).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, size[0] - 40, size[1] - 40), outline="#102040", width=6)
+    for row in range(8):
+        draw.text((70, 70 + row * 55), f"LINE {seed}-{row} 0123456789", fill="#000000")
+    draw.ellipse((size[0] - 300, 100, size[0] - 80, 380), fill=(200 - seed % 50, 150, 120))
+    out = io.BytesIO()
+    image.save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def run(case: Case) -> Any:
+    result = case_run_checks(case_id=case.pk)
+    assert result is not None
+    return result
+
+
+def open_signals(case: Case) -> dict[str, Signal]:
+    return {s.kind: s for s in Signal.objects.filter(case=case, status=SignalStatus.OPEN)}
+
+
+def upload_photo(case: Case, slot: str, content: bytes, name: str = "card.jpg") -> Document:
+    return services.document_upload_file(
+        case=case, actor=case.applicant, slot=slot, stream=io.BytesIO(content), name=name
+    )
+
+
+@pytest.fixture(autouse=True)
+def plain_factory_pictures(request: Any, settings: Any) -> None:
+    """The factories' uploads are tiny plain PNGs: the picture checks are tested with real
+    photos below; elsewhere they are told to look away, so each test sees only its finding."""
+    if "real_photos" not in request.keywords:
+        settings.CHECK_MIN_IMAGE_SIDE = 1
+        settings.CHECK_MIN_SHARPNESS = 0
+
+
+@pytest.fixture
+def matching_applicant(db: None) -> User:
+    """An applicant whose wallet profile carries the name the factories declare."""
+    return make_user("zhang@example.com", Role.APPLICANT, full_name="张三")
+
+
+# --- what each check finds ----------------------------------------------------------------
+
+
+def test_number_checks_name_what_is_wrong() -> None:
+    today = date(2026, 11, 24)
+    assert number_problem(VALID_ID_NUMBER, SignalKind.ID_NUMBER, today=today) == ""
+    assert number_problem("110105194912310021", SignalKind.ID_NUMBER, today=today) == "checksum"
+    assert number_problem("110105194913310021", SignalKind.ID_NUMBER, today=today) == "birth_date"
+    assert number_problem("1101051949", SignalKind.ID_NUMBER, today=today) == "length"
+    assert (
+        number_problem("110105203001010028", SignalKind.ID_NUMBER, today=today)
+        == "future_birth_date"
+    )
+    assert number_problem(VALID_CREDIT_CODE, SignalKind.CREDIT_CODE, today=today) == ""
+    assert number_problem("91350100M000100Y44", SignalKind.CREDIT_CODE, today=today) != ""
+
+
+@pytest.mark.real_photos
+def test_image_quality_sees_blur_darkness_glare_and_size(settings: Any) -> None:
+    sharp = Image.open(io.BytesIO(photo()))
+    assert image_quality(sharp)["problems"] == []
+    assert "blurry" in image_quality(sharp.filter(ImageFilter.GaussianBlur(6)))["problems"]
+    dark = sharp.point(lambda v: v // 8)
+    assert "dark" in image_quality(dark)["problems"]
+    glare = sharp.copy()
+    ImageDraw.Draw(glare).rectangle((0, 0, 900, 350), fill="#ffffff")
+    assert "glare" in image_quality(glare)["problems"]
+    assert "glare" not in image_quality(glare, glare=False)["problems"]  # a scanned page
+    assert "small" in image_quality(sharp.resize((300, 200)))["problems"]
+    settings.CHECK_MIN_SHARPNESS = 10**9  # the thresholds are the settings'
+    assert "blurry" in image_quality(sharp)["problems"]
+
+
+def test_declared_data_checks_on_a_credit_case(db: None, applicant: User) -> None:
+    program = Program.objects.get(code=ProgramCode.CREDIT)
+    program.min_credit_score = 600
+    program.save()
+    case = submitted_case(
+        applicant, ProgramCode.CREDIT, credit_score=420, device_risk_flags=["rooted", "emulator"]
+    )
+    result = run(case)
+    found = open_signals(case)
+    assert set(found) == {
+        SignalKind.CREDIT_SCORE,
+        SignalKind.DEVICE_RISK,
+        SignalKind.PROFILE_MISMATCH,  # "Alice Applicant" in the wallet, 张三 declared
+    }
+    assert found[SignalKind.CREDIT_SCORE].evidence == {"score": 420, "minimum": 600}
+    assert found[SignalKind.CREDIT_SCORE].severity == SignalSeverity.HIGH
+    assert found[SignalKind.DEVICE_RISK].evidence == {"flags": ["emulator", "rooted"]}
+    assert found[SignalKind.PROFILE_MISMATCH].evidence == {
+        "declared": "张三",
+        "profile": "Alice Applicant",
+    }
+    assert "420" in found[SignalKind.CREDIT_SCORE].describe()
+    # One event for the run; a high signal lifts the priority of a case in the queue.
+    event = CaseEvent.objects.get(case=case, event_type=EventType.CHECKS_UPDATED)
+    assert {r["kind"] for r in event.data["raised"]} == set(found)
+    assert event.data["priority_to"] == Priority.HIGH
+    assert Case.objects.get(pk=case.pk).priority == Priority.HIGH
+    assert len(result.raised) == 3
+
+
+def test_running_the_checks_again_changes_nothing(db: None, matching_applicant: User) -> None:
+    case = submitted_case(matching_applicant, device_risk_flags=["hooked"])
+    run(case)
+    events = CaseEvent.objects.filter(case=case).count()
+    again = run(case)
+    assert again.raised == [] and again.resolved == []
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert Signal.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.real_photos
+def test_a_clean_case_raises_nothing(db: None, matching_applicant: User) -> None:
+    case = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=matching_applicant,
+        actor=matching_applicant,
+        declared=declared_for(ProgramCode.REAL_NAME),
+    )
+    upload_photo(case, Slot.ID_FRONT, photo(1))
+    upload_photo(case, Slot.ID_BACK, photo(2))
+    services.case_submit(case=case, actor=matching_applicant)
+    assert run(case).raised == []
+    assert not CaseEvent.objects.filter(case=case, event_type=EventType.CHECKS_UPDATED).exists()
+
+
+def test_an_invalid_number_in_the_record_is_flagged(db: None, matching_applicant: User) -> None:
+    """Input validation refuses bad numbers; a record that holds one anyway (older rules, a
+    migration) is still caught."""
+    case = submitted_case(matching_applicant)
+    case.id_number = "110105194912310021"
+    case.save(update_fields=["id_number"])
+    run(case)
+    signal = open_signals(case)[SignalKind.ID_NUMBER]
+    assert signal.evidence == {"problem": "checksum"}
+    assert "110105194912310021" not in str(signal.evidence) + signal.subject
+
+
+@pytest.mark.real_photos
+def test_pictures_poor_reused_or_edited(db: None, matching_applicant: User) -> None:
+    other = make_user("copycat@example.com", Role.APPLICANT, full_name="张三")
+    shared = photo(7)
+    first = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=other,
+        actor=other,
+        declared=declared_for(ProgramCode.REAL_NAME),
+    )
+    upload_photo(first, Slot.ID_FRONT, shared)
+    first.refresh_from_db()
+
+    case = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=matching_applicant,
+        actor=matching_applicant,
+        declared=declared_for(ProgramCode.REAL_NAME),
+    )
+    # The same picture, recompressed as PNG: the perceptual hash still matches.
+    reused = io.BytesIO()
+    Image.open(io.BytesIO(shared)).save(reused, "PNG")
+    front = upload_photo(case, Slot.ID_FRONT, reused.getvalue(), "front.png")
+    # A blurry back, saved by Photoshop (EXIF Software): recorded, then stripped from the file.
+    blurry = Image.open(io.BytesIO(photo(3))).filter(ImageFilter.GaussianBlur(6))
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Photoshop 25.1 (Windows)"
+    edited = io.BytesIO()
+    blurry.save(edited, "JPEG", exif=exif)
+    back = upload_photo(case, Slot.ID_BACK, edited.getvalue(), "back.jpg")
+    assert back.source_software == "Adobe Photoshop 25.1 (Windows)"
+    with back.file.open("rb") as stored:
+        assert not Image.open(stored).getexif()
+    services.case_submit(case=case, actor=matching_applicant)
+
+    run(case)
+    found = open_signals(case)
+    assert set(found) == {
+        SignalKind.DUPLICATE_IMAGE,
+        SignalKind.IMAGE_QUALITY,
+        SignalKind.EDITING_SOFTWARE,
+    }
+    duplicate = found[SignalKind.DUPLICATE_IMAGE]
+    assert duplicate.document == front and duplicate.evidence["cases"] == [first.reference]
+    assert str(first.reference) in duplicate.describe()
+    assert found[SignalKind.IMAGE_QUALITY].document == back
+    assert found[SignalKind.IMAGE_QUALITY].evidence["problems"] == ["blurry"]
+    assert "Photoshop" in str(found[SignalKind.EDITING_SOFTWARE].describe())
+    # The same applicant using one picture twice is not a duplicate.
+    own = photo(8)
+    cases = []
+    for _ in range(2):
+        again = services.case_create(
+            program=Program.objects.get(code=ProgramCode.REAL_NAME),
+            applicant=other,
+            actor=other,
+            declared=declared_for(ProgramCode.REAL_NAME),
+        )
+        upload_photo(again, Slot.ID_FRONT, own)
+        cases.append(again)
+    run(again)
+    assert SignalKind.DUPLICATE_IMAGE not in open_signals(again)
+
+
+@pytest.mark.real_photos
+def test_a_newer_version_resolves_the_old_documents_signal(
+    db: None, matching_applicant: User, reviewer: User
+) -> None:
+    case = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=matching_applicant,
+        actor=matching_applicant,
+        declared=declared_for(ProgramCode.REAL_NAME),
+    )
+    dark = Image.open(io.BytesIO(photo(4))).point(lambda v: v // 8)
+    out = io.BytesIO()
+    dark.save(out, "JPEG")
+    upload_photo(case, Slot.ID_FRONT, out.getvalue())
+    upload_photo(case, Slot.ID_BACK, photo(5))
+    services.case_submit(case=case, actor=matching_applicant)
+    run(case)
+    (signal,) = Signal.objects.filter(case=case)
+    assert signal.kind == SignalKind.IMAGE_QUALITY and "dark" in signal.evidence["problems"]
+
+    services.case_claim(case=case, actor=reviewer)
+    services.case_request_materials(
+        case=case,
+        actor=reviewer,
+        reason_codes=["DOC_UNREADABLE"],
+        message="Too dark.",
+        slots=[Slot.ID_FRONT],
+    )
+    upload_photo(case, Slot.ID_FRONT, photo(6))
+    services.case_resubmit(case=case, actor=matching_applicant)
+    result = run(case)
+    signal.refresh_from_db()
+    assert signal.status == SignalStatus.RESOLVED and result.resolved == [signal]
+    assert result.raised == []
+
+
+# --- what the signals change --------------------------------------------------------------
+
+
+def test_an_open_high_signal_needs_a_second_signature_until_cleared(
+    db: None, matching_applicant: User, reviewer: User
+) -> None:
+    case = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
+    run(case)
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=[])
+    assert services.four_eyes_required(Case.objects.get(pk=case.pk), "approve")
+    services.case_approve(case=case, actor=reviewer)
+    case.refresh_from_db()
+    assert case.state == CaseState.REVIEWING
+    proposal = case.proposals.get()
+    services.case_send_back(case=case, actor=make_senior(), note="Look at the device.")
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.SENT_BACK
+    (signal,) = Signal.objects.filter(case=case, status=SignalStatus.OPEN)
+    services.signal_clear(signal=signal, actor=reviewer, note="Device replaced; checked by call.")
+    services.case_approve(case=Case.objects.get(pk=case.pk), actor=reviewer)
+    assert Case.objects.get(pk=case.pk).state == CaseState.APPROVED
+
+
+def make_senior() -> User:
+    return make_user("senior2@example.com", Role.SENIOR_REVIEWER)
+
+
+def test_clearing_a_signal_needs_a_note_and_the_right_person(
+    db: None, matching_applicant: User, reviewer: User, other_reviewer: User, auditor: User
+) -> None:
+    case = reviewing_case(matching_applicant, reviewer, device_risk_flags=["rooted"])
+    run(case)
+    (signal,) = Signal.objects.filter(case=case)
+    events = CaseEvent.objects.filter(case=case).count()
+    with pytest.raises(InvalidInput):
+        services.signal_clear(signal=signal, actor=reviewer, note="  ")
+    for someone in (other_reviewer, auditor, matching_applicant):
+        with pytest.raises(NotPermitted):
+            services.signal_clear(signal=signal, actor=someone, note="Fine.")
+    signal.refresh_from_db()
+    assert signal.status == SignalStatus.OPEN
+    assert CaseEvent.objects.filter(case=case).count() == events
+    services.signal_clear(signal=signal, actor=reviewer, note="Known test device.")
+    signal.refresh_from_db()
+    assert (signal.status, signal.resolved_by, signal.resolution_note) == (
+        SignalStatus.CLEARED,
+        reviewer,
+        "Known test device.",
+    )
+    event = CaseEvent.objects.filter(case=case).latest("seq")
+    assert event.event_type == EventType.SIGNAL_CLEARED
+    assert event.data == {"signal": signal.pk, "kind": "device_risk", "note": "Known test device."}
+    # A cleared finding stays cleared when the checks run again.
+    assert run(case).raised == []
+    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.CLEARED
+
+
+# --- when the checks run ------------------------------------------------------------------
+
+
+def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
+    db: None, matching_applicant: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        case = submitted_case(matching_applicant, device_risk_flags=["rooted"])
+    assert case.checks_requested_at is not None
+    assert any(getattr(getattr(c, "func", None), "__name__", "") == "_enqueue" for c in callbacks)
+    # Nothing ran yet (the message was "lost"): too early for the safety net...
+    assert checks_run_requested() == 0
+    # ...a minute later it runs them, once.
+    later = timezone.now() + timedelta(minutes=2)
+    assert checks_run_requested(now=later) == 1
+    assert Case.objects.get(pk=case.pk).checks_requested_at is None
+    assert SignalKind.DEVICE_RISK in open_signals(case)
+    assert checks_run_requested(now=later) == 0
+
+
+# --- the workbench ------------------------------------------------------------------------
+
+
+def test_the_queue_counts_open_signals_and_the_review_screen_shows_the_evidence(
+    db: None, applicant: User, reviewer: User, auditor: User
+) -> None:
+    flagged = submitted_case(applicant, device_risk_flags=["rooted"])
+    run(flagged)  # device risk (high) and the profile's other name (medium)
+    quiet = submitted_case(make_user("quiet@example.com", Role.APPLICANT, full_name="张三"))
+    queue = signed_in(reviewer).get(reverse("admin:cases_unassignedcase_changelist"))
+    rows = {c.pk: c for c in queue.context["cl"].result_list}
+    assert sum(rows[flagged.pk].open_signals.values()) == 2
+    assert rows[quiet.pk].open_signals == {}
+    page = queue.content.decode()
+    assert "open signals" in page.lower() and 'class="kyc-signal-high"' in page
+
+    client = signed_in(reviewer)
+    services.case_claim(case=flagged, actor=reviewer)
+    screen = client.get(reverse("admin:cases_review", args=[flagged.uuid])).content.decode()
+    assert "Risky device reported by the wallet" in screen and "rooted" in screen
+    assert "Alice Applicant" in screen  # the evidence: what the wallet account says
+    signal = Signal.objects.get(case=flagged, kind=SignalKind.DEVICE_RISK)
+    clear = reverse("admin:cases_clear_signal", args=[flagged.uuid, signal.pk])
+    refused = client.post(clear, {"note": ""})
+    assert refused.status_code == 400
+    assert "Say why this signal can be cleared." in refused.content.decode()
+    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.OPEN
+    assert client.post(clear, {"note": "Checked with the wallet."}).status_code == 302
+    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.CLEARED
+    # Auditors read the evidence and get no button.
+    audit = signed_in(auditor).get(reverse("admin:cases_review", args=[flagged.uuid]))
+    assert "Checked with the wallet." in audit.content.decode()
+    assert "clear-signal-" not in audit.content.decode()
+    other = Signal.objects.get(case=flagged, kind=SignalKind.PROFILE_MISMATCH)
+    denied = signed_in(auditor).post(
+        reverse("admin:cases_clear_signal", args=[flagged.uuid, other.pk]), {"note": "x"}
+    )
+    assert denied.status_code == 403
+    assert Signal.objects.get(pk=other.pk).status == SignalStatus.OPEN
+
+
+def test_applicants_never_see_signals(db: None, applicant: User) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    case = submitted_case(applicant, device_risk_flags=["rooted"])
+    run(case)
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(applicant)
+    page = client.get(reverse("portal:case", args=[case.uuid])).content.decode()
+    assert "rooted" not in page and "Risky device" not in page and "checks" not in page.lower()
+
+
+def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
+    db: None, matching_applicant: User
+) -> None:
+    case = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=matching_applicant,
+        actor=matching_applicant,
+        declared={**declared_for(ProgramCode.REAL_NAME), "device_risk_flags": ["rooted"]},
+    )
+    run(case)  # the run an upload to the draft asks for
+    assert Case.objects.get(pk=case.pk).priority == Priority.NORMAL  # a draft is in no queue
+    for slot in (Slot.ID_FRONT, Slot.ID_BACK):
+        services.document_upload(
+            case=case,
+            actor=matching_applicant,
+            slot=slot,
+            content=photo(9),
+            content_type="image/jpeg",
+        )
+    services.case_submit(case=case, actor=matching_applicant)
+    result = run(case)
+    assert result.raised == []
+    assert Case.objects.get(pk=case.pk).priority == Priority.HIGH
+    event = CaseEvent.objects.filter(case=case, event_type=EventType.CHECKS_UPDATED).latest("seq")
+    assert (event.data["priority_from"], event.data["priority_to"]) == (1, 2)
