@@ -70,7 +70,13 @@ GOAL_MS = 300.0
 GOAL_RATIO = 2.0
 # The resident ID number the factories use; one case carries its blind index.
 ID_NUMBER = "11010519491231002X"
-BIG_TABLES = ("cases_case", "accounts_user", "cases_decisionproposal", "accounts_user_groups")
+BIG_TABLES = (
+    "cases_case",
+    "accounts_user",
+    "cases_decisionproposal",
+    "accounts_user_groups",
+    "cases_signal",
+)
 MANY_ROWS = 1_000  # a query of a 50-row page that returns more rows than this is flagged
 NOTABLE_MS = 20.0  # a query of cases_case this slow has its plan in the report
 DOMAIN = "bench.kycreview.test"
@@ -316,6 +322,29 @@ SELECT 'approve', '[]'::jsonb, '[]'::jsonb, '', '', '{}'::jsonb, decided_at, 'co
 FROM cases_case WHERE state = 'approved' AND program_id IN ('credit', 'business')
 ORDER BY 11
 """
+# The automatic checks' signals: open ones on a share of the cases in play (high on every
+# seventh, medium on every fifth), resolved or cleared ones on a share of the decided cases.
+INSERT_SIGNALS = """
+INSERT INTO cases_signal (
+    case_id, document_id, kind, subject, severity, evidence, status, raised_at, resolved_at,
+    resolved_by_id, resolution_note
+)
+SELECT id, NULL, 'device_risk', 'declared:rooted', 'high', '{"flags": ["rooted"]}'::jsonb,
+       'open', created_at, NULL, NULL, ''
+FROM cases_case
+WHERE state IN ('submitted', 'reviewing', 'needs_materials') AND id % 7 = 0
+UNION ALL
+SELECT id, NULL, 'profile_mismatch', 'declared:a:b', 'medium', '{}'::jsonb, 'open', created_at,
+       NULL, NULL, ''
+FROM cases_case
+WHERE state IN ('submitted', 'reviewing', 'needs_materials') AND id % 5 = 0
+UNION ALL
+SELECT id, NULL, 'image_quality', 'document:0', 'medium', '{}'::jsonb, 'resolved', created_at,
+       created_at, NULL, ''
+FROM cases_case
+WHERE state NOT IN ('submitted', 'reviewing', 'needs_materials') AND id % 11 = 0
+ORDER BY 1
+"""
 # A case whose decision waits for its second signature has no idle reviewer (clock.py).
 PROPOSED_NOT_IDLE = """
 UPDATE cases_case SET reviewer_activity_at = NULL
@@ -352,10 +381,11 @@ def build(*, cases: int, people: People, now: datetime) -> Build:
         {"n": cases, "now": now, "reviewers": people.reviewers, "applicants": people.applicants},
     )
     sql(INSERT_PROPOSALS, {"seniors": people.seniors})
+    sql(INSERT_SIGNALS)
     sql(PROPOSED_NOT_IDLE)
     result = Build()
     result.id_case = str(scalar(MARK_ID_CASE, {"index": crypto.blind_index(ID_NUMBER)}))
-    sql("VACUUM ANALYZE cases_case, cases_decisionproposal")
+    sql("VACUUM ANALYZE cases_case, cases_decisionproposal, cases_signal")
     sql("CHECKPOINT")
     result.seconds = time.perf_counter() - started
     result.heap_mb = scalar("SELECT pg_table_size('cases_case')") / 2**20

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
@@ -193,23 +193,44 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+# Band values of flat rows (all pixels alike): shared by countless unrelated pictures.
+UNINFORMATIVE_BANDS = {0x0000, 0xFFFF}
+
+
 def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
     """Other applicants' cases holding a picture within CHECK_DUPLICATE_MAX_DISTANCE bits of this
-    document's hash: (reference, distance), closest first."""
+    document's hash: (reference, distance), closest first.
+
+    A picture d bits away differs in at most d of the 16 bands, so it shares at least 16 - d of
+    them exactly: candidates are the documents sharing that many informative bands, most first
+    (at most CHECK_DUPLICATE_CANDIDATES), and their full hashes decide.
+    """
     if not document.perceptual_hash:
         return []
+    limit = settings.CHECK_DUPLICATE_MAX_DISTANCE
+    bands = [
+        (b, v) for b, v in hash_bands(document.perceptual_hash) if v not in UNINFORMATIVE_BANDS
+    ]
+    needed = len(bands) - limit
+    if not bands or needed < 1:
+        return []
     any_band = Q()
-    for band, value in hash_bands(document.perceptual_hash):
+    for band, value in bands:
         any_band |= Q(band=band, value=value)
     candidates = (
         DocumentHashBand.objects.filter(any_band)
         .exclude(document__case__applicant=case.applicant_id)
-        .values_list("document__case__reference", "document__perceptual_hash")
-        .distinct()[: settings.CHECK_DUPLICATE_CANDIDATES]
+        .values("document")
+        .annotate(shared=Count("pk"))
+        .filter(shared__gte=needed)
+        .order_by("-shared", "document")
+        .values_list("document", flat=True)[: settings.CHECK_DUPLICATE_CANDIDATES]
     )
     closest: dict[str, int] = {}
-    limit = settings.CHECK_DUPLICATE_MAX_DISTANCE
-    for reference, other in candidates:
+    rows = Document.objects.filter(pk__in=list(candidates)).values_list(
+        "case__reference", "perceptual_hash"
+    )
+    for reference, other in rows:
         distance = hamming(document.perceptual_hash, other)
         if reference and distance <= limit:
             closest[reference] = min(distance, closest.get(reference, distance))

@@ -75,9 +75,12 @@ def may_decide(case: Case, actor: Any) -> bool:
     return is_assignee(case, actor)
 
 
-def may_clear_signal(case: Case, actor: Any) -> bool:
+def may_clear_signal(case: Case, actor: Any, *, high: bool = False) -> bool:
     """Dismiss an automatic check's finding, with a note: whoever decides the case now, or a
-    supervisor."""
+    supervisor. A high-severity finding makes an approval need a second signature, so only a
+    second person who may countersign clears it, never the case's own assignee."""
+    if high:
+        return can_countersign(actor) and not is_assignee(case, actor)
     return is_assignee(case, actor) or is_supervisor(actor)
 
 

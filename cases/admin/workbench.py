@@ -628,6 +628,8 @@ class CaseAdmin(SupervisedQueueAdmin):
                 key=lambda s: (not s.is_open, SEVERITY_RANK.get(s.severity, 9)),
             ),
             "can_clear_signals": not read_only and rules.may_clear_signal(case, request.user),
+            "can_clear_high_signals": not read_only
+            and rules.may_clear_signal(case, request.user, high=True),
             "signal_error": signal_error,
         }
         return TemplateResponse(request, "admin/cases/review.html", context, status=status)

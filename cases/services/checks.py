@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from cases import rules
 from cases.actors import SYSTEM, Actor
 from cases.audit import record_case_event
-from cases.checks import case_findings
+from cases.checks import Finding, case_findings
 from cases.errors import InvalidInput, InvalidState
 from cases.models import Case, Signal
 from cases.services._common import _deny, _lock
@@ -67,21 +67,32 @@ def _enqueue(case_id: int) -> None:
         log.warning("checks for case %s not queued (%s); the periodic run will do it", case_id, exc)
 
 
-@transaction.atomic
 def case_run_checks(*, case_id: int, now: datetime | None = None) -> CheckRun | None:
     """Run every check on the case now. Running it twice changes nothing the second time.
-    None when the case does not exist."""
-    case = Case.objects.filter(pk=case_id).first()
+    None when the case does not exist.
+
+    The pictures are analysed before the case is locked (a run takes a while; the lock, on
+    SQLite the whole database's, is held only to store the result). A request made meanwhile
+    has a later time than `now` and is left for the next run.
+    """
+    now = now or timezone.now()
+    case = Case.objects.select_related("program", "applicant").filter(pk=case_id).first()
     if case is None:
         return None
+    findings = case_findings(case) if case.state in CHECKED_STATES else []
+    return _store_findings(case, findings, now=now)
+
+
+@transaction.atomic
+def _store_findings(case: Case, found: list[Finding], *, now: datetime) -> CheckRun:
     case = _lock(case)
-    now = now or timezone.now()
     run = CheckRun()
     if case.state in CHECKED_STATES:
-        findings = {(f.kind, f.subject): f for f in case_findings(case)}
+        findings = {(f.kind, f.subject): f for f in found}
         known = {(s.kind, s.subject): s for s in case.signals.all()}
         for key, finding in findings.items():
-            if key not in known:
+            signal = known.get(key)
+            if signal is None:
                 run.raised.append(
                     Signal.objects.create(
                         case=case,
@@ -93,6 +104,18 @@ def case_run_checks(*, case_id: int, now: datetime | None = None) -> CheckRun | 
                         raised_at=now,
                     )
                 )
+            elif signal.status == SignalStatus.RESOLVED:
+                # Gone and back again (e.g. the flags were reset, then reported anew): open.
+                signal.status = SignalStatus.OPEN
+                signal.severity = finding.severity
+                signal.evidence = finding.evidence
+                signal.raised_at = now
+                signal.resolved_at = None
+                signal.save(
+                    update_fields=["status", "severity", "evidence", "raised_at", "resolved_at"]
+                )
+                run.raised.append(signal)
+            # A cleared finding stays cleared: a person looked at exactly this.
         for key, signal in known.items():
             if key not in findings and signal.status == SignalStatus.OPEN:
                 signal.status = SignalStatus.RESOLVED
@@ -148,14 +171,20 @@ def checks_run_requested(*, now: datetime | None = None) -> int:
             ran += 1
         except Exception:
             log.exception("automatic checks failed for case %s", case_id)
+            # To the back of the line: a case that keeps failing never blocks the others.
+            Case.objects.filter(pk=case_id, checks_requested_at__isnull=False).update(
+                checks_requested_at=now
+            )
     return ran
 
 
 @transaction.atomic
 def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
-    """A reviewer dismisses a finding after looking at it, saying why. One event."""
+    """Someone dismisses a finding after looking at it, saying why (rules.may_clear_signal: a
+    high-severity one only a second person who may countersign). One event."""
     case = _lock(signal.case)
-    if not rules.may_clear_signal(case, actor):
+    signal = Signal.objects.get(pk=signal.pk, case=case)  # the case's lock covers its signals
+    if not rules.may_clear_signal(case, actor, high=signal.severity == SignalSeverity.HIGH):
         raise _deny(case, actor, _("clear a signal of"))
     note = (note or "").strip()
     if not note:
@@ -163,7 +192,6 @@ def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
             _("Say why this signal can be cleared."),
             field_errors={"note": [_("A note is required.")]},
         )
-    signal = Signal.objects.select_for_update().get(pk=signal.pk, case=case)
     if signal.status != SignalStatus.OPEN:
         raise InvalidState(_("This signal is no longer open."))
     now = timezone.now()

@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.checks import image_quality, number_problem
-from cases.errors import InvalidInput, NotPermitted
+from cases.errors import InvalidInput, InvalidState, NotPermitted
 from cases.models import Case, CaseEvent, Document, Program, Signal
 from cases.services.checks import case_run_checks, checks_run_requested
 from cases.states import (
@@ -305,43 +305,124 @@ def test_an_open_high_signal_needs_a_second_signature_until_cleared(
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.SENT_BACK
     (signal,) = Signal.objects.filter(case=case, status=SignalStatus.OPEN)
-    services.signal_clear(signal=signal, actor=reviewer, note="Device replaced; checked by call.")
+    # The maker cannot clear it (that would skip the second signature); a second person can.
+    with pytest.raises(NotPermitted):
+        services.signal_clear(signal=signal, actor=reviewer, note="It is fine, trust me.")
+    services.signal_clear(
+        signal=signal, actor=make_senior(), note="Device replaced; checked by call."
+    )
     services.case_approve(case=Case.objects.get(pk=case.pk), actor=reviewer)
     assert Case.objects.get(pk=case.pk).state == CaseState.APPROVED
 
 
 def make_senior() -> User:
-    return make_user("senior2@example.com", Role.SENIOR_REVIEWER)
+    return User.objects.filter(email="senior2@example.com").first() or make_user(
+        "senior2@example.com", Role.SENIOR_REVIEWER
+    )
 
 
 def test_clearing_a_signal_needs_a_note_and_the_right_person(
-    db: None, matching_applicant: User, reviewer: User, other_reviewer: User, auditor: User
+    db: None,
+    applicant: User,
+    reviewer: User,
+    other_reviewer: User,
+    senior: User,
+    supervisor: User,
+    auditor: User,
 ) -> None:
-    case = reviewing_case(matching_applicant, reviewer, device_risk_flags=["rooted"])
+    case = reviewing_case(applicant, reviewer, device_risk_flags=["rooted"])
     run(case)
-    (signal,) = Signal.objects.filter(case=case)
+    high = Signal.objects.get(case=case, kind=SignalKind.DEVICE_RISK)  # high
+    medium = Signal.objects.get(case=case, kind=SignalKind.PROFILE_MISMATCH)  # medium
     events = CaseEvent.objects.filter(case=case).count()
     with pytest.raises(InvalidInput):
-        services.signal_clear(signal=signal, actor=reviewer, note="  ")
-    for someone in (other_reviewer, auditor, matching_applicant):
+        services.signal_clear(signal=medium, actor=reviewer, note="  ")
+    for someone in (other_reviewer, auditor, applicant, senior):
         with pytest.raises(NotPermitted):
-            services.signal_clear(signal=signal, actor=someone, note="Fine.")
-    signal.refresh_from_db()
-    assert signal.status == SignalStatus.OPEN
+            services.signal_clear(signal=medium, actor=someone, note="Fine.")
+    for someone in (reviewer, other_reviewer, auditor, applicant):
+        with pytest.raises(NotPermitted):
+            services.signal_clear(signal=high, actor=someone, note="Fine.")
+    assert Signal.objects.filter(case=case, status=SignalStatus.OPEN).count() == 2
     assert CaseEvent.objects.filter(case=case).count() == events
-    services.signal_clear(signal=signal, actor=reviewer, note="Known test device.")
-    signal.refresh_from_db()
-    assert (signal.status, signal.resolved_by, signal.resolution_note) == (
+    # The assignee clears the medium one; a second person who may countersign the high one.
+    services.signal_clear(signal=medium, actor=reviewer, note="Married name; ID shows it.")
+    services.signal_clear(signal=high, actor=supervisor, note="Known test device.")
+    high.refresh_from_db()
+    assert (high.status, high.resolved_by, high.resolution_note) == (
         SignalStatus.CLEARED,
-        reviewer,
+        supervisor,
         "Known test device.",
     )
     event = CaseEvent.objects.filter(case=case).latest("seq")
     assert event.event_type == EventType.SIGNAL_CLEARED
-    assert event.data == {"signal": signal.pk, "kind": "device_risk", "note": "Known test device."}
+    assert event.data == {"signal": high.pk, "kind": "device_risk", "note": "Known test device."}
+    assert CaseEvent.objects.filter(case=case).count() == events + 2
+    with pytest.raises(InvalidState):
+        services.signal_clear(signal=high, actor=supervisor, note="Again.")
     # A cleared finding stays cleared when the checks run again.
     assert run(case).raised == []
-    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.CLEARED
+    assert Signal.objects.get(pk=high.pk).status == SignalStatus.CLEARED
+
+
+def test_a_finding_that_comes_back_is_open_again(db: None, matching_applicant: User) -> None:
+    case = submitted_case(matching_applicant, device_risk_flags=["rooted"])
+    run(case)
+    (signal,) = Signal.objects.filter(case=case)
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=[])
+    assert run(case).resolved == [signal]
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
+    again = run(case)
+    signal.refresh_from_db()
+    assert again.raised == [signal] and signal.status == SignalStatus.OPEN
+    assert signal.resolved_at is None
+    assert services.four_eyes_required(Case.objects.get(pk=case.pk), "approve")
+
+
+def test_an_approval_first_runs_the_checks_still_pending(
+    db: None, matching_applicant: User, reviewer: User
+) -> None:
+    """The checks run after commit (or a minute later if the message is lost): an approval in
+    between must not slip past the second signature a high signal would require."""
+    case = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
+    Case.objects.filter(pk=case.pk).update(
+        device_risk_flags=["rooted"], checks_requested_at=timezone.now()
+    )
+    services.case_approve(case=case, actor=reviewer)
+    case.refresh_from_db()
+    assert case.state == CaseState.REVIEWING and case.checks_requested_at is None
+    assert case.proposals.get().status == ProposalStatus.PENDING
+    assert SignalKind.DEVICE_RISK in open_signals(case)
+
+
+def test_a_case_whose_checks_keep_failing_does_not_block_the_others(
+    db: None, matching_applicant: User, monkeypatch: Any
+) -> None:
+    from cases.services import checks as check_service
+
+    broken = submitted_case(matching_applicant)
+    fine = submitted_case(matching_applicant, device_risk_flags=["rooted"])
+    Case.objects.filter(pk=broken.pk).update(
+        checks_requested_at=timezone.now() - timedelta(minutes=10)
+    )
+    Case.objects.filter(pk=fine.pk).update(
+        checks_requested_at=timezone.now() - timedelta(minutes=5)
+    )
+    real = check_service.case_findings
+
+    def findings(case: Case, **kwargs: Any) -> Any:
+        if case.pk == broken.pk:
+            raise RuntimeError("a storage backend that fails")
+        return real(case, **kwargs)
+
+    monkeypatch.setattr(check_service, "case_findings", findings)
+    monkeypatch.setattr(check_service, "RUN_BATCH", 1)
+    now = timezone.now()
+    assert check_service.checks_run_requested(now=now) == 0  # the oldest fails...
+    assert Case.objects.get(pk=broken.pk).checks_requested_at == now  # ...and goes to the back
+    assert check_service.checks_run_requested(now=now + timedelta(minutes=2)) == 1
+    assert SignalKind.DEVICE_RISK in open_signals(fine)
+    assert Case.objects.get(pk=fine.pk).checks_requested_at is None
 
 
 # --- when the checks run ------------------------------------------------------------------
@@ -368,7 +449,7 @@ def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
 
 
 def test_the_queue_counts_open_signals_and_the_review_screen_shows_the_evidence(
-    db: None, applicant: User, reviewer: User, auditor: User
+    db: None, applicant: User, reviewer: User, supervisor: User, auditor: User
 ) -> None:
     flagged = submitted_case(applicant, device_risk_flags=["rooted"])
     run(flagged)  # device risk (high) and the profile's other name (medium)
@@ -385,24 +466,28 @@ def test_the_queue_counts_open_signals_and_the_review_screen_shows_the_evidence(
     screen = client.get(reverse("admin:cases_review", args=[flagged.uuid])).content.decode()
     assert "Risky device reported by the wallet" in screen and "rooted" in screen
     assert "Alice Applicant" in screen  # the evidence: what the wallet account says
+    assert "cleared by a second person who may countersign" in screen
     signal = Signal.objects.get(case=flagged, kind=SignalKind.DEVICE_RISK)
-    clear = reverse("admin:cases_clear_signal", args=[flagged.uuid, signal.pk])
+    assert f"clear-signal-{signal.pk}" not in screen  # high: not for the assignee
+    medium = Signal.objects.get(case=flagged, kind=SignalKind.PROFILE_MISMATCH)
+    assert f"clear-signal-{medium.pk}" in screen
+    clear = reverse("admin:cases_clear_signal", args=[flagged.uuid, medium.pk])
     refused = client.post(clear, {"note": ""})
     assert refused.status_code == 400
     assert "Say why this signal can be cleared." in refused.content.decode()
-    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.OPEN
-    assert client.post(clear, {"note": "Checked with the wallet."}).status_code == 302
+    assert Signal.objects.get(pk=medium.pk).status == SignalStatus.OPEN
+    assert client.post(clear, {"note": "Married name."}).status_code == 302
+    assert Signal.objects.get(pk=medium.pk).status == SignalStatus.CLEARED
+    high = reverse("admin:cases_clear_signal", args=[flagged.uuid, signal.pk])
+    assert client.post(high, {"note": "Mine."}).status_code == 403
+    boss = signed_in(supervisor)
+    assert boss.post(high, {"note": "Checked with the wallet."}).status_code == 302
     assert Signal.objects.get(pk=signal.pk).status == SignalStatus.CLEARED
     # Auditors read the evidence and get no button.
     audit = signed_in(auditor).get(reverse("admin:cases_review", args=[flagged.uuid]))
     assert "Checked with the wallet." in audit.content.decode()
     assert "clear-signal-" not in audit.content.decode()
-    other = Signal.objects.get(case=flagged, kind=SignalKind.PROFILE_MISMATCH)
-    denied = signed_in(auditor).post(
-        reverse("admin:cases_clear_signal", args=[flagged.uuid, other.pk]), {"note": "x"}
-    )
-    assert denied.status_code == 403
-    assert Signal.objects.get(pk=other.pk).status == SignalStatus.OPEN
+    assert "clear-signal-" not in audit.content.decode()
 
 
 def test_applicants_never_see_signals(db: None, applicant: User) -> None:
@@ -416,6 +501,25 @@ def test_applicants_never_see_signals(db: None, applicant: User) -> None:
     client.force_login(applicant)
     page = client.get(reverse("portal:case", args=[case.uuid])).content.decode()
     assert "rooted" not in page and "Risky device" not in page and "checks" not in page.lower()
+    export = client.get(reverse("data_download")).content.decode()
+    assert "rooted" not in export and "device_risk" not in export
+
+
+def test_the_wallet_api_never_shows_signals(db: None) -> None:
+    from tests.cases.test_api import Api, application, make_key
+
+    wallet = Api(make_key()[1])
+    body = wallet.post(reverse("api-cases"), application()).json()
+    case = Case.objects.get(uuid=body["id"])
+    Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
+    run(case)
+    assert Signal.objects.filter(case=case).exists()
+    for url in (
+        reverse("api-case", args=[body["id"]]),
+        reverse("api-case-history", args=[body["id"]]),
+    ):
+        text = wallet.get(url).content.decode()
+        assert "device_risk" not in text and "checks_updated" not in text and "signal" not in text
 
 
 def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
