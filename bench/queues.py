@@ -329,8 +329,8 @@ INSERT INTO cases_signal (
     case_id, document_id, kind, subject, severity, evidence, status, raised_at, resolved_at,
     resolved_by_id, resolution_note
 )
-SELECT id, NULL, 'device_risk', 'declared:rooted', 'high', '{"flags": ["rooted"]}'::jsonb,
-       'open', created_at, NULL, NULL, ''
+SELECT id, NULL::bigint, 'device_risk', 'declared:rooted', 'high', '{"flags": ["rooted"]}'::jsonb,
+       'open', created_at, NULL::timestamptz, NULL::bigint, ''
 FROM cases_case
 WHERE state IN ('submitted', 'reviewing', 'needs_materials') AND id % 7 = 0
 UNION ALL
