@@ -224,10 +224,22 @@ def four_eyes_required(case: Case, decision: str, reasons: Sequence[ReasonCode] 
             case.program.approval_needs_four_eyes
             or bool(case.device_risk_flags)
             or case.signals.filter(status=SignalStatus.OPEN, severity=SignalSeverity.HIGH).exists()
+            or _high_finding_pending(case)
         )
     if decision == Decision.REJECT:
         return any(reason.needs_second_signature for reason in reasons)
     return False
+
+
+def _high_finding_pending(case: Case) -> bool:
+    """The automatic checks have not yet run on what the case holds now (they run after commit,
+    or a minute later if the message was lost): look now, without storing anything, so an
+    approval never slips past the second signature a high-severity finding will require."""
+    if case.checks_requested_at is None:
+        return False
+    from cases.checks import case_findings
+
+    return any(f.severity == SignalSeverity.HIGH for f in case_findings(case))
 
 
 def _reviewer(user: Any) -> Any:

@@ -226,13 +226,6 @@ def case_approve(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
     _check(case, "approve", actor, _("approved"))
     _no_pending(case)
     _require_accepted_documents(case)
-    if case.checks_requested_at is not None:
-        # The automatic checks have not run on what the case holds now: run them first, so an
-        # approval never slips past a high-severity signal (four-eyes) that is about to appear.
-        from cases.services.checks import case_run_checks
-
-        case_run_checks(case_id=case.pk)
-        case = _lock(case)
     if four_eyes_required(case, Decision.APPROVE):
         return _propose(case, actor=actor, decision=Decision.APPROVE, note=note)
     now = timezone.now()

@@ -379,20 +379,29 @@ def test_a_finding_that_comes_back_is_open_again(db: None, matching_applicant: U
     assert services.four_eyes_required(Case.objects.get(pk=case.pk), "approve")
 
 
-def test_an_approval_first_runs_the_checks_still_pending(
+def test_an_approval_looks_at_what_the_pending_checks_will_find(
     db: None, matching_applicant: User, reviewer: User
 ) -> None:
     """The checks run after commit (or a minute later if the message is lost): an approval in
     between must not slip past the second signature a high signal would require."""
     case = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
-    Case.objects.filter(pk=case.pk).update(
-        device_risk_flags=["rooted"], checks_requested_at=timezone.now()
-    )
+    assert case.checks_requested_at  # asked for on submission; no worker has run them here
+    case.id_number = "110105194912310021"  # a record that fails its checksum: a high finding
+    case.save(update_fields=["id_number"])
+    events = CaseEvent.objects.filter(case=case).count()
     services.case_approve(case=case, actor=reviewer)
     case.refresh_from_db()
-    assert case.state == CaseState.REVIEWING and case.checks_requested_at is None
+    assert case.state == CaseState.REVIEWING
     assert case.proposals.get().status == ProposalStatus.PENDING
-    assert SignalKind.DEVICE_RISK in open_signals(case)
+    # The approval only looked: one event (the proposal); storing is the worker's run.
+    assert CaseEvent.objects.filter(case=case).count() == events + 1
+    assert not Signal.objects.filter(case=case).exists()
+    run(case)
+    assert SignalKind.ID_NUMBER in open_signals(case)
+    # Without the finding, the same approval needs no second signature.
+    clean = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
+    services.case_approve(case=clean, actor=reviewer)
+    assert Case.objects.get(pk=clean.pk).state == CaseState.APPROVED
 
 
 def test_a_case_whose_checks_keep_failing_does_not_block_the_others(
