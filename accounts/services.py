@@ -16,7 +16,7 @@ from accounts.models import User
 from cases import services
 from cases.models import Case, CaseEvent, ReasonCode
 from cases.notifications import APPLICANT_EVENTS
-from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState, EventType
+from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState
 
 
 @transaction.atomic
@@ -57,18 +57,6 @@ def account_close(*, user: User) -> list[Case]:
     return closed
 
 
-def _told(event: CaseEvent, reasons: dict[str, ReasonCode], language: str) -> list[str]:
-    shown = []
-    for code in event.reason_codes:
-        reason = reasons.get(code)
-        if reason is None:
-            continue
-        if event.event_type == EventType.FROZEN and not reason.disclosed_to_applicant:
-            continue
-        shown.append(reason.applicant_message(language))
-    return shown
-
-
 def account_export(*, user: User) -> dict[str, Any]:
     """Everything we hold about the person that they may see, as JSON-ready data."""
     reasons = {r.code: r for r in ReasonCode.objects.all()}
@@ -107,7 +95,10 @@ def account_export(*, user: User) -> dict[str, Any]:
                         "event": e.event_type,
                         "state": e.to_state,
                         # What the applicant was told, never the codes (no tipping-off).
-                        "reasons": _told(e, reasons, user.preferred_language),
+                        "reasons": [
+                            r.applicant_message(user.preferred_language)
+                            for r in e.reasons_told(reasons)
+                        ],
                     }
                     for e in events.order_by("seq")
                 ],

@@ -1,4 +1,5 @@
-"""The audit trail: the only writer of CaseEvent, and the verifier of its hash chains.
+"""The audit trail: the only writer of CaseEvent and of AccessLog (who read which personal
+data), and the verifier of the events' hash chains.
 
 Each event's hash is SHA-256 over the previous event's hash and a canonical JSON serialization of
 every recorded field, so changing, removing or inserting an event breaks the chain. The case row
@@ -20,9 +21,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.actors import Actor, actor_label, actor_type, is_user
-from cases.models import Case, CaseEvent
+from cases.models import AccessLog, Case, CaseEvent, Document
 
 GENESIS_HASH = "0" * 64
+
+
+def record_access(
+    *,
+    user: Any,
+    kind: str,
+    ip: str | None,
+    case: Case | None = None,
+    document: Document | None = None,
+    detail: str = "",
+) -> AccessLog:
+    """One read of personal data (DESIGN §7): who, what, when, from where."""
+    return AccessLog.objects.create(
+        user=user, kind=kind, case=case, document=document, detail=detail, ip=ip or None
+    )
 
 
 class AuditChainForked(Exception):

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -138,6 +139,22 @@ def _too_big(size: int) -> UploadRefused:
         % {"size": filesizeformat(size), "cap": filesizeformat(max_upload_bytes())},
         status=413,
     )
+
+
+# A multipart request carries some bytes besides the file (boundaries, headers, other fields).
+FORM_OVERHEAD = 64 * 1024
+
+
+def oversized_request(meta: Mapping[str, Any]) -> UploadRefused | None:
+    """The refusal of a request whose declared length is already over the upload cap (read
+    before its body is, so a huge upload is refused unread), or None."""
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return UploadRefused(_("The request has a malformed Content-Length; try again."))
+    if length > max_upload_bytes() + FORM_OVERHEAD:
+        return _too_big(length)
+    return None
 
 
 def upload_clean(

@@ -9,7 +9,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,12 +22,13 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from cases import services
 from cases.errors import CaseActionError, NotPermitted
+from cases.files import document_response
 from cases.forms import DeclaredDataForm
 from cases.models import Case, Program, ReasonCode
 from cases.notifications import APPLICANT_EVENTS
 from cases.selectors import case_eta
 from cases.states import FILE_SLOTS, CaseState, EventType, Slot
-from cases.uploads import UploadRefused, allowed_types
+from cases.uploads import UploadRefused, allowed_types, oversized_request
 
 # Events the applicant sees in their history, besides the ones they are e-mailed about.
 HISTORY_EVENTS = APPLICANT_EVENTS | {
@@ -35,8 +36,6 @@ HISTORY_EVENTS = APPLICANT_EVENTS | {
     EventType.DOCUMENT_UPLOADED,
     EventType.DECLARED_DATA_UPDATED,
 }
-# A request bigger than the cap plus room for the form fields is refused unread.
-FORM_OVERHEAD = 64 * 1024
 
 
 def applicant(request: HttpRequest) -> User:
@@ -108,20 +107,14 @@ def _uploadable_slots(case: Case) -> list[str]:
 
 
 def _history(case: Case, language: str) -> list[dict[str, Any]]:
-    reasons = {r.code: r for r in ReasonCode.objects.all()}
+    catalogue = ReasonCode.objects.in_bulk()
     rows = []
     for event in case.events.filter(event_type__in=HISTORY_EVENTS).order_by("seq"):
-        shown = [
-            reasons[code].applicant_message(language)
-            for code in event.reason_codes
-            if code in reasons
-            and (event.event_type != EventType.FROZEN or reasons[code].disclosed_to_applicant)
-        ]
         rows.append(
             {
                 "event": event,
-                "reasons": shown,
-                "message": "" if event.event_type == EventType.FROZEN else event.message,
+                "reasons": [r.applicant_message(language) for r in event.reasons_told(catalogue)],
+                "message": event.message_told,
                 "slot": Slot(event.data["slot"]).label
                 if event.data.get("slot") in Slot.values
                 else "",
@@ -187,12 +180,9 @@ def case_upload(request: HttpRequest, uuid: Any, slot: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     case = case_for_applicant(request, uuid)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _refused(request, case, UploadRefused(_("The upload was malformed; try again.")))
-    if length > settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-        return _refused(request, case, UploadRefused(_too_big_message(length), status=413))
+    too_big = oversized_request(request.META)
+    if too_big is not None:
+        return _refused(request, case, too_big)
     # Checked here, not by the middleware: a body over the cap must be refused unread.
     rejected = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
         request, _csrf_checked, (), {}
@@ -231,13 +221,6 @@ def _csrf_checked(request: HttpRequest) -> HttpResponse:  # pragma: no cover - n
     return HttpResponse()
 
 
-def _too_big_message(size: int) -> str:
-    return _("The file is too large (%(size)s). Upload a file of at most %(cap)s.") % {
-        "size": filesizeformat(size),
-        "cap": filesizeformat(settings.MAX_UPLOAD_BYTES),
-    }
-
-
 def _refused(request: HttpRequest, case: Case, exc: UploadRefused) -> HttpResponse:
     messages.error(request, exc.message)
     return render(
@@ -253,15 +236,7 @@ def case_document(request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
     """One of the applicant's own uploads, as an attachment (someone else's: 404)."""
     case = case_for_applicant(request, uuid)
     document = get_object_or_404(case.documents, pk=pk)
-    response = FileResponse(
-        document.file.open("rb"),
-        content_type=document.content_type,
-        as_attachment=True,
-        filename=f"{case.reference}-{document.slot}-v{document.version}",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return document_response(document)
 
 
 @login_required

@@ -38,7 +38,6 @@ from cases.models import (
     CaseEvent,
     DeliveryStatus,
     ExternalApplicant,
-    ReasonCode,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -75,16 +74,8 @@ MAX_RESPONSE_BYTES = 4096
 
 
 def _disclosed_codes(event: CaseEvent) -> list[str]:
-    """The API's rule: a freeze for a reason the applicant may not learn names no reason (the
-    wallet may pass it on to them: no tipping-off)."""
-    if event.event_type != EventType.FROZEN:
-        return list(event.reason_codes)
-    disclosed = set(
-        ReasonCode.objects.filter(
-            code__in=event.reason_codes, disclosed_to_applicant=True
-        ).values_list("code", flat=True)
-    )
-    return [code for code in event.reason_codes if code in disclosed]
+    """The API's rule (the wallet may pass the reasons on to the applicant: no tipping-off)."""
+    return [reason.code for reason in event.reasons_told()]
 
 
 def webhooks_schedule_for_event(event: CaseEvent) -> list[WebhookDelivery]:

@@ -18,7 +18,6 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -39,12 +38,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from cases import crypto, rules, services
+from cases.audit import record_access
 from cases.calendar import business_calendar
 from cases.errors import CaseActionError, NotPermitted
+from cases.files import document_response
 from cases.forms import ACTION_FORMS, TRANSITION_FORMS, ActionForm, VerdictForm
 from cases.models import (
     AccessKind,
-    AccessLog,
     AtRiskCase,
     BreachedCase,
     Case,
@@ -171,13 +171,13 @@ def log_access(
     document: Document | None = None,
     detail: str = "",
 ) -> None:
-    AccessLog.objects.create(
+    record_access(
         user=person(request),
         kind=kind,
         case=case,
         document=document,
         detail=detail,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=request.META.get("REMOTE_ADDR"),
     )
 
 
@@ -713,15 +713,7 @@ class CaseAdmin(SupervisedQueueAdmin):
             raise Http404
         log_access(request, AccessKind.VIEW_DOCUMENT, case=case, document=document)
         case_touch(case=case, actor=person(request))
-        inline = request.GET.get("inline") == "1"
-        response = FileResponse(
-            document.file.open("rb"),
-            content_type=document.content_type,
-            as_attachment=not inline,
-            filename=f"{case.reference}-{document.slot}-v{document.version}",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
+        response = document_response(document, inline=request.GET.get("inline") == "1")
         response["X-Frame-Options"] = "SAMEORIGIN"  # the review screen frames PDFs
         if document.content_type != "application/pdf":
             # An image or video can never run script; (a sandboxed PDF would not display).

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from rest_framework import serializers
 
-from cases.models import Case, CaseEvent, ExternalApplicant, ReasonCode
+from cases.models import Case, CaseEvent, ExternalApplicant, reasons_told
 from cases.notifications import APPLICANT_EVENTS
 from cases.selectors import case_eta
 from cases.states import CaseState, EventType, ProgramCode, Slot
@@ -69,13 +69,11 @@ def _items(slots: list[str]) -> list[dict[str, str]]:
     return [{"slot": s, "label": str(Slot(s).label)} for s in slots if s in Slot.values]
 
 
-def _reasons(codes: list[str], *, disclosed_only: bool = False) -> list[dict[str, str]]:
+def _reasons(codes: list[str], *, frozen: bool = False) -> list[dict[str, str]]:
     language = get_language() or settings.LANGUAGE_CODE
-    found = {r.code: r for r in ReasonCode.objects.filter(code__in=codes)}
     return [
-        {"code": code, "message": found[code].applicant_message(language)}
-        for code in codes
-        if code in found and (found[code].disclosed_to_applicant or not disclosed_only)
+        {"code": r.code, "message": r.applicant_message(language)}
+        for r in reasons_told(codes, frozen=frozen)
     ]
 
 
@@ -143,7 +141,8 @@ class CaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         if case.state == CaseState.REJECTED:
             return _reasons(case.rejection_reasons)
         if case.state in (CaseState.ACCOUNT_FROZEN, CaseState.CLOSED) and case.state_reason:
-            return _reasons([case.state_reason], disclosed_only=True)
+            # A closed case may have been frozen first: its reason is told as a freeze's.
+            return _reasons([case.state_reason], frozen=True)
         return []
 
 
@@ -168,10 +167,13 @@ class HistorySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         )
 
     def get_reasons(self, event: CaseEvent) -> list[dict[str, str]]:
-        return _reasons(event.reason_codes, disclosed_only=event.event_type == EventType.FROZEN)
+        language = get_language() or settings.LANGUAGE_CODE
+        return [
+            {"code": r.code, "message": r.applicant_message(language)} for r in event.reasons_told()
+        ]
 
     def get_message(self, event: CaseEvent) -> str:
-        return "" if event.event_type == EventType.FROZEN else event.message
+        return event.message_told
 
 
 HISTORY_EVENTS = APPLICANT_EVENTS | {EventType.CREATED, EventType.DOCUMENT_UPLOADED}

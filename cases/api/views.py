@@ -7,11 +7,9 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -40,9 +38,9 @@ from cases.api.serializers import (
     HistorySerializer,
     UploadSerializer,
 )
+from cases.audit import record_access
 from cases.models import (
     AccessKind,
-    AccessLog,
     Case,
     ExternalApplicant,
     IdempotencyRecord,
@@ -50,28 +48,13 @@ from cases.models import (
     Program,
 )
 from cases.states import Slot
-from cases.uploads import UploadRefused
+from cases.uploads import oversized_request
 
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 413, 415, 429)}
 CASE_ID = OpenApiParameter(
     "uuid", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The case id"
 )
 READ, WRITE, DOCS = "cases:read", "cases:write", "documents:write"
-
-
-def oversized_request(request: Any) -> UploadRefused | None:
-    """A request whose declared length is already over the upload cap: refused unread."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return UploadRefused(_("The request has a malformed Content-Length."))
-    if length > settings.MAX_UPLOAD_BYTES + 64 * 1024:
-        return UploadRefused(
-            _("The file is too large. Upload a file of at most %(cap)s.")
-            % {"cap": filesizeformat(settings.MAX_UPLOAD_BYTES)},
-            status=413,
-        )
-    return None
 
 
 def scoped_cases(request: Request) -> Any:
@@ -249,12 +232,12 @@ class CaseDetail(APIView):
         case = case_of(request, uuid)
         if not isinstance(request.user, IntegrationPrincipal):
             # A member of staff reading personal data: logged like the review screen.
-            AccessLog.objects.create(
+            record_access(
                 user=request.user,
                 kind=AccessKind.VIEW_CASE,
                 case=case,
                 detail="api",
-                ip=request.META.get("REMOTE_ADDR") or None,
+                ip=request.META.get("REMOTE_ADDR"),
             )
         return Response(CaseSerializer(case).data)
 
@@ -290,7 +273,7 @@ class CaseUpload(APIView):
     )
     def post(self, request: Request, uuid: Any, slot: str) -> Response:
         case = case_of(request, uuid)
-        too_big = oversized_request(request)
+        too_big = oversized_request(request.META)
         if too_big is not None:
             raise too_big
         upload = request.FILES.get("file")

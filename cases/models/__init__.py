@@ -25,6 +25,7 @@ from cases.models.case import (
     Program,
     ReasonCode,
     document_upload_path,
+    reasons_told,
 )
 from cases.models.checks import DocumentHashBand, Signal
 from cases.models.queues import (
@@ -76,4 +77,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSubscription",
     "document_upload_path",
+    "reasons_told",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +128,25 @@ class ReasonCode(models.Model):
     @property
     def is_retryable(self) -> bool:
         return self.outcome == ReasonOutcome.RETRY
+
+
+def reasons_told(
+    codes: Iterable[str], *, frozen: bool, catalogue: Mapping[str, ReasonCode] | None = None
+) -> list[ReasonCode]:
+    """The reasons the applicant (and the wallet, which may pass them on) may learn, in order.
+
+    The one "no tipping-off" rule (DESIGN §3): a freeze names only the reasons marked
+    `disclosed_to_applicant`; other decisions name all of theirs. Unknown codes are dropped.
+    `catalogue` (code → ReasonCode) saves a query per call when the caller holds one.
+    """
+    codes = list(codes)
+    if catalogue is None:
+        catalogue = ReasonCode.objects.in_bulk(codes)
+    return [
+        catalogue[code]
+        for code in codes
+        if code in catalogue and (catalogue[code].disclosed_to_applicant or not frozen)
+    ]
 
 
 def _has_required_slots(case: Case) -> bool:
@@ -719,6 +739,17 @@ class CaseEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditTrailImmutable("Case events are append-only.")
+
+    def reasons_told(self, catalogue: Mapping[str, ReasonCode] | None = None) -> list[ReasonCode]:
+        """This event's reasons that the applicant may learn (see `reasons_told`)."""
+        return reasons_told(
+            self.reason_codes, frozen=self.event_type == EventType.FROZEN, catalogue=catalogue
+        )
+
+    @property
+    def message_told(self) -> str:
+        """The event's message as the applicant may read it: none for a freeze."""
+        return "" if self.event_type == EventType.FROZEN else self.message
 
 
 class Notification(models.Model):

@@ -117,14 +117,20 @@ def _refuse_if_frozen(actor: Actor) -> None:
         )
 
 
-def _lock_for_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> Case:
-    """Lock the case; only its owner may edit it, and only in the states that allow editing."""
+def _check_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> None:
+    """Only the case's owner, not frozen, may edit it, and only in the states that allow it."""
     _refuse_if_frozen(actor)
-    case = _lock(case)
     if not rules.is_owner(case, actor):
         raise _deny(case, actor, action)
     if case.state not in APPLICANT_EDITABLE_STATES:
         raise InvalidState(closed % {"state": _state_label(case)})
+
+
+def _lock_for_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> Case:
+    """Lock the case, then check the edit (_check_applicant_edit) on the locked row."""
+    _refuse_if_frozen(actor)
+    case = _lock(case)
+    _check_applicant_edit(case, actor, action=action, closed=closed)
     return case
 
 
@@ -152,6 +158,14 @@ def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, A
     )
 
 
+def _upload_action() -> str:  # messages are translated when raised, in the active language
+    return _("upload documents to")
+
+
+def _upload_closed() -> str:
+    return _("This case is %(state)s; documents cannot be added now.")
+
+
 def _require_file_slot(case: Case, slot: str) -> None:
     if slot not in case.program.slot_codes or slot not in FILE_SLOTS:
         raise InvalidInput(
@@ -176,12 +190,7 @@ def document_upload(
     upload pipeline (`software`: what the original's metadata named, for the checks).
     Side effects: a private file under a random name, a Document row, one event, the automatic
     checks requested. If anything fails, the file is removed again."""
-    case = _lock_for_applicant_edit(
-        case,
-        actor,
-        action=_("upload documents to"),
-        closed=_("This case is %(state)s; documents cannot be added now."),
-    )
+    case = _lock_for_applicant_edit(case, actor, action=_upload_action(), closed=_upload_closed())
     _require_file_slot(case, slot)
     if not content:
         raise InvalidInput(
@@ -237,16 +246,11 @@ def document_upload_file(
 ) -> Document:
     """An upload as it arrives (portal form or API): validated and cleaned by cases.uploads,
     then stored. A refused file (UploadRefused, with its HTTP status) leaves nothing behind."""
-    # Everything that can refuse without reading the file, before decoding it (which costs).
+    # Everything that can refuse without reading the file, before decoding it (which costs);
+    # document_upload checks again on the locked row.
     _refuse_if_frozen(actor)
     _require_file_slot(case, slot)
-    if not rules.is_owner(case, actor):
-        raise _deny(case, actor, _("upload documents to"))
-    if case.state not in APPLICANT_EDITABLE_STATES:
-        raise InvalidState(
-            _("This case is %(state)s; documents cannot be added now.")
-            % {"state": _state_label(case)}
-        )
+    _check_applicant_edit(case, actor, action=_upload_action(), closed=_upload_closed())
     cleaned = upload_clean(slot=slot, stream=stream, name=name, size=size)
     return document_upload(
         case=case,
