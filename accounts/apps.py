@@ -6,11 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 def _record_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     from accounts.models import SignInRecord
+    from cases.audit import client_ip
 
     meta = getattr(request, "META", {}) if request is not None else {}
     SignInRecord.objects.create(
         user=user,
-        ip=meta.get("REMOTE_ADDR") or None,
+        ip=client_ip(meta),
         user_agent=(meta.get("HTTP_USER_AGENT") or "")[:300],
     )
 

@@ -10,12 +10,14 @@ appended behind our back does not match the head either.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +26,27 @@ from cases.actors import Actor, actor_label, actor_type, is_user
 from cases.models import AccessLog, Case, CaseEvent, Document
 
 GENESIS_HASH = "0" * 64
+
+
+def client_ip(meta: Mapping[str, Any]) -> str | None:
+    """Where a request came from, for the access log and the sign-in history.
+
+    Behind TRUSTED_PROXIES reverse proxies, each appends the address it saw to
+    X-Forwarded-For, so the client is that many entries from the right; anything further left
+    was written by the client and is not believed. Without proxies: REMOTE_ADDR. Not an IP
+    address: None.
+    """
+    address = meta.get("REMOTE_ADDR") or ""
+    proxies = int(settings.TRUSTED_PROXIES)
+    if proxies > 0:
+        forwarded = [a.strip() for a in str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
 
 
 def record_access(

@@ -234,6 +234,14 @@ if CACHE_URL:
 
 # --- REST API (cases/api/) and webhooks (cases/webhooks.py) ----------------------------------
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/min") or "600/min"
+# Reverse proxies in front of the web processes (production: gunicorn behind one proxy → 1).
+# Each appends the address it saw to X-Forwarded-For; with N trusted proxies the client is the
+# Nth entry from the right (access log, sign-in history, API throttling), and the proxy's
+# X-Forwarded-Proto says whether the request came over HTTPS. 0: REMOTE_ADDR, no headers believed.
+TRUSTED_PROXIES = int(env("TRUSTED_PROXIES", "0") or 0)
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "cases.api.auth.ApiKeyAuthentication",
@@ -250,6 +258,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "kycreview API",

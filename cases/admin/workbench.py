@@ -38,7 +38,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from cases import crypto, rules, services
-from cases.audit import record_access
+from cases.audit import client_ip, record_access
 from cases.calendar import business_calendar
 from cases.errors import CaseActionError, NotPermitted
 from cases.files import document_response
@@ -177,7 +177,7 @@ def log_access(
         case=case,
         document=document,
         detail=detail,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request.META),
     )
 
 

@@ -38,7 +38,7 @@ from cases.api.serializers import (
     HistorySerializer,
     UploadSerializer,
 )
-from cases.audit import record_access
+from cases.audit import client_ip, record_access
 from cases.models import (
     AccessKind,
     Case,
@@ -237,7 +237,7 @@ class CaseDetail(APIView):
                 kind=AccessKind.VIEW_CASE,
                 case=case,
                 detail="api",
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request.META),
             )
         return Response(CaseSerializer(case).data)
 
