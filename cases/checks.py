@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
 from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
@@ -202,32 +202,35 @@ def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
     document's hash: (reference, distance), closest first.
 
     A picture d bits away differs in at most d of the 16 bands, so it shares at least 16 - d of
-    them exactly: candidates are the documents sharing that many informative bands, most first
-    (at most CHECK_DUPLICATE_CANDIDATES), and their full hashes decide.
+    them exactly. Each band is looked up on its own, reading at most CHECK_DUPLICATE_CANDIDATES
+    rows: a band value that more pictures share than that (a printed template, a plain
+    background) says little about any one of them and is left out, and the others must then
+    agree on all but d. The cost is bounded (16 index reads of at most that many rows), however
+    many pictures there are and however alike.
     """
     if not document.perceptual_hash:
         return []
     limit = settings.CHECK_DUPLICATE_MAX_DISTANCE
-    bands = [
-        (b, v) for b, v in hash_bands(document.perceptual_hash) if v not in UNINFORMATIVE_BANDS
-    ]
-    needed = len(bands) - limit
-    if not bands or needed < 1:
+    per_band = settings.CHECK_DUPLICATE_CANDIDATES
+    others = DocumentHashBand.objects.exclude(document__case__applicant=case.applicant_id)
+    shared: Counter[int] = Counter()
+    informative = 0
+    for band, value in hash_bands(document.perceptual_hash):
+        if value in UNINFORMATIVE_BANDS:
+            continue
+        found = list(
+            others.filter(band=band, value=value).values_list("document", flat=True)[: per_band + 1]
+        )
+        if len(found) > per_band:
+            continue  # too common to tell pictures apart
+        informative += 1
+        shared.update(found)
+    needed = informative - limit
+    if needed < 1:
         return []
-    any_band = Q()
-    for band, value in bands:
-        any_band |= Q(band=band, value=value)
-    candidates = (
-        DocumentHashBand.objects.filter(any_band)
-        .exclude(document__case__applicant=case.applicant_id)
-        .values("document")
-        .annotate(shared=Count("pk"))
-        .filter(shared__gte=needed)
-        .order_by("-shared", "document")
-        .values_list("document", flat=True)[: settings.CHECK_DUPLICATE_CANDIDATES]
-    )
+    candidates = [pk for pk, n in shared.items() if n >= needed]
     closest: dict[str, int] = {}
-    rows = Document.objects.filter(pk__in=list(candidates)).values_list(
+    rows = Document.objects.filter(pk__in=candidates).values_list(
         "case__reference", "perceptual_hash"
     )
     for reference, other in rows:

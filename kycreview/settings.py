@@ -214,7 +214,8 @@ CHECK_MAX_BRIGHTNESS = float(env("CHECK_MAX_BRIGHTNESS", "245") or 245)
 CHECK_MAX_GLARE = float(env("CHECK_MAX_GLARE", "0.25") or 0.25)
 # The same picture used by another applicant: perceptual hashes (256 bits) at most this many bits
 # apart (a re-encoded or resized copy is 0–5 apart; two photos of one card template ~10 or more);
-# at most this many candidate pictures sharing a 16-bit band are compared per document.
+# a 16-bit band of the hash shared by more pictures than CHECK_DUPLICATE_CANDIDATES is too common
+# to count (each band's lookup reads at most that many rows).
 CHECK_DUPLICATE_MAX_DISTANCE = int(env("CHECK_DUPLICATE_MAX_DISTANCE", "6") or 6)
 CHECK_DUPLICATE_CANDIDATES = int(env("CHECK_DUPLICATE_CANDIDATES", "1000") or 1000)
 # Cases whose checks were requested this long ago without a run are run by the periodic task.

@@ -556,3 +556,42 @@ def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
     assert Case.objects.get(pk=case.pk).priority == Priority.HIGH
     event = CaseEvent.objects.filter(case=case, event_type=EventType.CHECKS_UPDATED).latest("seq")
     assert (event.data["priority_from"], event.data["priority_to"]) == (1, 2)
+
+
+@pytest.mark.real_photos
+def test_a_band_many_pictures_share_is_left_out_and_the_copy_still_found(
+    db: None, matching_applicant: User, settings: Any
+) -> None:
+    from cases.checks import hash_bands, similar_pictures
+    from cases.models import DocumentHashBand
+
+    settings.CHECK_DUPLICATE_CANDIDATES = 2
+    shared = photo(11)
+
+    def draft_with(owner: User, content: bytes) -> tuple[Case, Document]:
+        case = services.case_create(
+            program=Program.objects.get(code=ProgramCode.REAL_NAME),
+            applicant=owner,
+            actor=owner,
+            declared=declared_for(ProgramCode.REAL_NAME),
+        )
+        return case, upload_photo(case, Slot.ID_FRONT, content)
+
+    original_case, original = draft_with(make_user("orig@example.com", Role.APPLICANT), shared)
+    # Three other applicants' unrelated pictures that happen to share band 0 with it.
+    band, value = hash_bands(original.perceptual_hash)[0]
+    for n in range(3):
+        _, other = draft_with(make_user(f"crowd{n}@example.com", Role.APPLICANT), photo(20 + n))
+        DocumentHashBand.objects.filter(document=other, band=band).update(value=value)
+    case, copy = draft_with(matching_applicant, shared)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert similar_pictures(case, copy) == [(original_case.reference, 0)]
+    # Bounded: one lookup per band, each reading at most CHECK_DUPLICATE_CANDIDATES + 1 rows.
+    lookups = [q["sql"] for q in captured.captured_queries if "cases_documenthashband" in q["sql"]]
+    assert 1 <= len(lookups) <= 16 and all("LIMIT 3" in sql for sql in lookups)
+    # Every band too common: nothing can be told apart, so nothing is claimed.
+    settings.CHECK_DUPLICATE_CANDIDATES = 0
+    assert similar_pictures(case, copy) == []
