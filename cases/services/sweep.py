@@ -73,6 +73,28 @@ def _each(
     return done
 
 
+def _claim(
+    pk: int, column: str, seen: datetime, states: Any, *, unset: str = "", **changes: Any
+) -> bool:
+    """Take one due timer once: lock the row by its primary key, check in Python that the timer
+    still holds the value the selection saw (and the case is still in `states`, and `unset` is
+    still NULL), then apply `changes`. A second sweep, or a change by a person in between, finds
+    the timer moved and does nothing.
+
+    By primary key, not `WHERE column = seen`: with stale statistics the planner may answer the
+    latter from the timer's partial index, reading every case sharing the deadline (quadratic
+    when many do, as cases submitted overnight do).
+    """
+    fields = [column, "state", *([unset] if unset else [])]
+    row = Case.objects.select_for_update(of=("self",)).filter(pk=pk).values(*fields).first()
+    if row is None or row[column] != seen or row["state"] not in states:
+        return False
+    if unset and row[unset] is not None:
+        return False
+    Case.objects.filter(pk=pk).update(**changes)
+    return True
+
+
 def _event(case: Case, event_type: str, **kwargs: Any) -> CaseEvent:
     event = record_case_event(
         case=case,
@@ -88,10 +110,15 @@ def _event(case: Case, event_type: str, **kwargs: Any) -> CaseEvent:
 
 def _breach(pk: int, seen: datetime) -> bool:
     now = timezone.now()
-    claimed = Case.objects.filter(
-        pk=pk, sla_due_at=seen, sla_breached_at=None, state__in=RUNNING_STATES
-    ).update(sla_breached_at=now, sla_at_risk_at=None)
-    if claimed != 1:
+    if not _claim(
+        pk,
+        "sla_due_at",
+        seen,
+        RUNNING_STATES,
+        unset="sla_breached_at",
+        sla_breached_at=now,
+        sla_at_risk_at=None,
+    ):
         return False
     case = _lock(Case(pk=pk))
     old = case.priority
@@ -109,10 +136,15 @@ def _breach(pk: int, seen: datetime) -> bool:
 
 def _at_risk(pk: int, seen: datetime) -> bool:
     now = timezone.now()
-    claimed = Case.objects.filter(
-        pk=pk, sla_at_risk_at=seen, sla_breached_at=None, state__in=RUNNING_STATES
-    ).update(sla_at_risk_at=None, sla_at_risk_since=now)
-    if claimed != 1:
+    if not _claim(
+        pk,
+        "sla_at_risk_at",
+        seen,
+        RUNNING_STATES,
+        unset="sla_breached_at",
+        sla_at_risk_at=None,
+        sla_at_risk_since=now,
+    ):
         return False
     case = _lock(Case(pk=pk))
     due = case.sla_due_at.isoformat() if case.sla_due_at else None
@@ -121,20 +153,21 @@ def _at_risk(pk: int, seen: datetime) -> bool:
 
 
 def _auto_close(pk: int, seen: datetime) -> bool:
-    claimed = Case.objects.filter(
-        pk=pk, auto_close_at=seen, state=CaseState.NEEDS_MATERIALS
-    ).update(auto_close_at=None)
-    if claimed != 1:
+    if not _claim(pk, "auto_close_at", seen, {CaseState.NEEDS_MATERIALS}, auto_close_at=None):
         return False
     case_close(case=Case(pk=pk), actor=SWEEP, reason_code="APPLICANT_NO_RESPONSE")
     return True
 
 
 def _remind(pk: int, seen: datetime) -> bool:
-    claimed = Case.objects.filter(
-        pk=pk, applicant_reminder_at=seen, state=CaseState.NEEDS_MATERIALS
-    ).update(applicant_reminder_at=None, applicant_reminders_sent=F("applicant_reminders_sent") + 1)
-    if claimed != 1:
+    if not _claim(
+        pk,
+        "applicant_reminder_at",
+        seen,
+        {CaseState.NEEDS_MATERIALS},
+        applicant_reminder_at=None,
+        applicant_reminders_sent=F("applicant_reminders_sent") + 1,
+    ):
         return False
     case = _lock(Case(pk=pk))
     upcoming = next_reminder_at(case, after_sent=case.applicant_reminders_sent)
@@ -157,10 +190,9 @@ def _remind(pk: int, seen: datetime) -> bool:
 
 
 def _release_stale(pk: int, seen: datetime) -> bool:
-    claimed = Case.objects.filter(
-        pk=pk, reviewer_activity_at=seen, state=CaseState.REVIEWING
-    ).update(reviewer_activity_at=None)
-    if claimed != 1:
+    if not _claim(
+        pk, "reviewer_activity_at", seen, {CaseState.REVIEWING}, reviewer_activity_at=None
+    ):
         return False
     minutes = settings.SLA_STALE_CLAIM_MINUTES
     case_release(
