@@ -15,15 +15,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import rules
 from cases.actors import SYSTEM, Actor
 from cases.audit import record_case_event
-from cases.checks import Finding, case_findings
+from cases.checks import Finding, case_findings, hash_bands, image_hash
 from cases.errors import InvalidInput, InvalidState
-from cases.models import Case, Signal
+from cases.models import Case, Document, DocumentHashBand, Signal
 from cases.services._common import _deny, _lock
 from cases.states import CaseState, EventType, Priority, SignalSeverity, SignalStatus
 
@@ -210,3 +211,54 @@ def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
         now=now,
     )
     return signal
+
+
+def documents_backfill_hashes(*, batch: int = 500) -> int:
+    """Give every stored picture that has none its perceptual hash and bands (pictures uploaded
+    before the checks existed), so the duplicate check sees them. Returns how many got one."""
+    done = 0
+    last = 0
+    while True:
+        pictures = list(
+            Document.objects.filter(
+                pk__gt=last, perceptual_hash="", content_type__startswith="image/"
+            )
+            .order_by("pk")
+            .only("pk", "file")[:batch]
+        )
+        if not pictures:
+            return done
+        for document in pictures:
+            last = document.pk
+            try:
+                with document.file.open("rb") as handle:
+                    value = image_hash(handle.read())
+            except OSError:
+                log.warning("document %s: file unreadable, no perceptual hash", document.pk)
+                continue
+            if not value:
+                continue
+            with transaction.atomic():
+                if Document.objects.filter(pk=document.pk, perceptual_hash="").update(
+                    perceptual_hash=value
+                ):
+                    DocumentHashBand.objects.bulk_create(
+                        DocumentHashBand(document_id=document.pk, band=band, value=band_value)
+                        for band, band_value in hash_bands(value)
+                    )
+                    done += 1
+
+
+def checks_request_many(cases: QuerySet[Case], *, run_here: bool = False) -> int:
+    """Ask for the checks of many cases at once (after an upgrade, or new thresholds): one
+    UPDATE marks them, then each is queued for the workers, or, with `run_here`, run in this
+    process. Only cases the checks look at (CHECKED_STATES). Returns how many."""
+    selected = cases.filter(state__in=CHECKED_STATES)
+    now = timezone.now()
+    count = selected.update(checks_requested_at=now)
+    for case_id in selected.filter(checks_requested_at=now).values_list("pk", flat=True).iterator():
+        if run_here:
+            case_run_checks(case_id=case_id)
+        else:
+            _enqueue(case_id)
+    return count

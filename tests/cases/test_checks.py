@@ -595,3 +595,50 @@ def test_a_band_many_pictures_share_is_left_out_and_the_copy_still_found(
     # Every band too common: nothing can be told apart, so nothing is claimed.
     settings.CHECK_DUPLICATE_CANDIDATES = 0
     assert similar_pictures(case, copy) == []
+
+
+def test_request_checks_command_backfills_hashes_and_checks_cases_in_play(
+    db: None, matching_applicant: User, reviewer: User
+) -> None:
+    """After an upgrade: older pictures get their hash and bands, open cases their checks;
+    decided cases are left alone."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from cases.models import DocumentHashBand
+
+    open_case = services.case_create(
+        program=Program.objects.get(code=ProgramCode.REAL_NAME),
+        applicant=matching_applicant,
+        actor=matching_applicant,
+        declared={**declared_for(ProgramCode.REAL_NAME), "device_risk_flags": ["rooted"]},
+    )
+    picture = upload_photo(open_case, Slot.ID_FRONT, photo(30))
+    upload_photo(open_case, Slot.ID_BACK, photo(31))
+    services.case_submit(case=open_case, actor=matching_applicant)
+    # As a pre-upgrade database holds them: no hash, no bands, no request, no signals.
+    DocumentHashBand.objects.filter(document__case=open_case).delete()
+    Document.objects.filter(case=open_case).update(perceptual_hash="")
+    Case.objects.filter(pk=open_case.pk).update(checks_requested_at=None)
+    decided = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
+    services.case_approve(case=decided, actor=reviewer)
+    Case.objects.filter(pk=decided.pk).update(checks_requested_at=None)
+
+    out = StringIO()
+    call_command("request_checks", "--run-here", stdout=out)
+    assert "Pictures given a perceptual hash: 2" in out.getvalue()
+    assert "Cases checked: 1" in out.getvalue()
+    picture.refresh_from_db()
+    assert (
+        picture.perceptual_hash and DocumentHashBand.objects.filter(document=picture).count() == 16
+    )
+    assert SignalKind.DEVICE_RISK in open_signals(open_case)
+    assert Case.objects.get(pk=open_case.pk).checks_requested_at is None
+    assert not Signal.objects.filter(case=decided).exists()
+    assert Case.objects.get(pk=decided.pk).checks_requested_at is None
+    # Queued instead (no --run-here): marked for the workers and the safety net.
+    out = StringIO()
+    call_command("request_checks", open_case.reference, stdout=out)
+    assert "Cases whose checks were queued: 1" in out.getvalue()
+    assert Case.objects.get(pk=open_case.pk).checks_requested_at is not None
