@@ -17,12 +17,14 @@ import io
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import time_machine
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -32,8 +34,11 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.actors import SYSTEM, Actor, IntegrationActor
+from cases.calendar import business_calendar
 from cases.models import ApiKey, ApiScope, Case, Document, Integration, Program
 from cases.models.api import hash_key
+from cases.services.sweep import sla_sweep
+from cases.sla import add_business_days
 from cases.states import FILE_SLOTS, CaseState, ProgramCode, Slot, Verdict
 
 DEMO_DOMAIN = "demo.kycreview.test"
@@ -359,12 +364,26 @@ class _Subject:
     shown_name: str
 
 
+def _business_days_before(calendar: Any, now: datetime, days: float) -> datetime:
+    """The latest instant from which `days` business days end at or before `now` (bisection:
+    the calendar adds business time forwards only)."""
+    low, high = now - timedelta(days=60), now
+    for _step in range(40):
+        middle = low + (high - low) / 2
+        if add_business_days(calendar, middle, days) <= now:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 @dataclass
 class _Loader:
     users: dict[str, User] = field(default_factory=dict)
     subjects: dict[int, _Subject] = field(default_factory=dict)
     # Files written so far: a rolled-back load must not leave them behind.
     stored: list[str] = field(default_factory=list)
+    late_cases: list[Case] = field(default_factory=list)
 
     def create_users(self) -> None:
         groups = {group.name: group for group in Group.objects.filter(name__in=list(Role))}
@@ -863,6 +882,20 @@ class _Loader:
         self.close(case, u["applicant3"], "CLOSURE_REQUESTED", "企业已注销。")
         self.expect(case, S.CLOSED)
 
+    def late(self) -> None:
+        """Two cases submitted earlier (the clock travels back for their submission only), so
+        the At risk and Breached queues, the escalation and its e-mails are there at once: one
+        unassigned with 0.9 of its business day used, one under review half a day overdue."""
+        calendar = business_calendar()
+        now = timezone.now()
+        for owner, used, reviewer in (("applicant3", 0.9, ""), ("applicant", 1.5, "reviewer2")):
+            submitted_at = _business_days_before(calendar, now, used)
+            with time_machine.travel(submitted_at, tick=False):
+                case = self.submitted(P.REAL_NAME, owner)
+            if reviewer:
+                services.case_claim(case=case, actor=self.users[reviewer])
+            self.late_cases.append(case)
+
     def run(self) -> None:
         self.create_users()
         self.create_integration()
@@ -870,6 +903,14 @@ class _Loader:
         self.video()
         self.credit()
         self.business()
+        self.late()
+        # What the beat's sweep would do within a minute: flag the late cases (events, e-mails).
+        sla_sweep()
+        at_risk, breached = (Case.objects.get(pk=case.pk) for case in self.late_cases)
+        if at_risk.sla_at_risk_since is None or at_risk.sla_breached_at is not None:
+            raise RuntimeError(_("Demo case %(case)s is not at risk.") % {"case": at_risk})
+        if breached.sla_breached_at is None:
+            raise RuntimeError(_("Demo case %(case)s is not breached.") % {"case": breached})
         # The automatic checks every submission and upload asked for, now, so the reviewers'
         # queues show their signals from the first page load (the worker would run them too).
         for case_id in Case.objects.filter(checks_requested_at__isnull=False).values_list(

@@ -29,6 +29,7 @@ from cases.models import (
     MaterialRequest,
     Notification,
     Program,
+    Signal,
 )
 from cases.states import CaseState, EventType, ProgramCode, ProposalStatus
 
@@ -136,6 +137,19 @@ def test_demo_cases_show_the_review_paths(demo_settings) -> None:  # type: ignor
     assert CaseEvent.objects.filter(event_type=EventType.UNFROZEN).exists()
     assert CaseEvent.objects.filter(event_type=EventType.REAPPLIED).exists()
     assert CaseEvent.objects.filter(actor_type="integration").exists()
+
+    # The SLA queues are not empty on the first page load: one case at risk, one breached and
+    # escalated (submitted earlier; the sweep ran), and the automatic checks' signals are there.
+    at_risk = Case.objects.get(sla_at_risk_since__isnull=False, sla_breached_at=None)
+    assert at_risk.state == CaseState.SUBMITTED and at_risk.assignee is None
+    assert at_risk.events.filter(event_type=EventType.SLA_AT_RISK).exists()
+    breached = Case.objects.get(sla_breached_at__isnull=False)
+    assert breached.state == CaseState.REVIEWING and breached.assignee is not None
+    escalation = breached.events.get(event_type=EventType.SLA_BREACHED)
+    assert escalation.data["priority_to"] > escalation.data["priority_from"]
+    submitted = breached.events.get(event_type=EventType.SUBMITTED)
+    assert submitted.created_at < escalation.created_at
+    assert Signal.objects.filter(kind="device_risk", status="open").exists()
 
 
 def test_declared_numbers_are_valid_and_encrypted(demo_settings) -> None:  # type: ignore[no-untyped-def]
