@@ -43,10 +43,21 @@ def client_ip(meta: Mapping[str, Any]) -> str | None:
         forwarded = [a for a in forwarded if a]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
+    return _ip_only(address.strip())
+
+
+def _ip_only(address: str) -> str | None:
+    """ "1.2.3.4", "1.2.3.4:5678", "[2001:db8::1]:443" → the address; IPv4-mapped IPv6 as IPv4."""
+    if address.startswith("[") and "]" in address:
+        address = address[1 : address.index("]")]
+    elif address.count(":") == 1:
+        address = address.split(":", 1)[0]
     try:
-        return str(ipaddress.ip_address(address.strip()))
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return None
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return str(mapped or parsed)
 
 
 def record_access(

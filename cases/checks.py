@@ -201,17 +201,27 @@ def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
     """Other applicants' cases holding a picture within CHECK_DUPLICATE_MAX_DISTANCE bits of this
     document's hash: (reference, distance), closest first.
 
-    A picture d bits away differs in at most d of the 16 bands, so it shares at least 16 - d of
-    them exactly. Each band is looked up on its own, reading at most CHECK_DUPLICATE_CANDIDATES
-    rows: a band value that more pictures share than that (a printed template, a plain
-    background) says little about any one of them and is left out, and the others must then
-    agree on all but d. The cost is bounded (16 index reads of at most that many rows), however
-    many pictures there are and however alike.
+    The same picture (distance 0) is looked up by its hash. A picture d bits away differs in at
+    most d of the 16 bands, so it shares at least 16 - d of them exactly. Each band is looked up
+    on its own, reading at most CHECK_DUPLICATE_CANDIDATES rows: a band value that more pictures
+    share than that (a printed template, a plain background) says little about any one of them
+    and is left out, and the others must then agree on all but d. The cost is bounded (17 index
+    reads of at most that many rows), however many pictures there are and however alike.
     """
     if not document.perceptual_hash:
         return []
     limit = settings.CHECK_DUPLICATE_MAX_DISTANCE
     per_band = settings.CHECK_DUPLICATE_CANDIDATES
+    # The very same picture first, through its own index: found however widely it is reused
+    # (then its bands are common, and left out below).
+    closest: dict[str, int] = {
+        reference: 0
+        for reference in Document.objects.filter(perceptual_hash=document.perceptual_hash)
+        .exclude(case__applicant=case.applicant_id)
+        .values_list("case__reference", flat=True)
+        .order_by("-pk")[:per_band]
+        if reference
+    }
     others = DocumentHashBand.objects.exclude(document__case__applicant=case.applicant_id)
     shared: Counter[int] = Counter()
     informative = 0
@@ -226,10 +236,7 @@ def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
         informative += 1
         shared.update(found)
     needed = informative - limit
-    if needed < 1:
-        return []
-    candidates = [pk for pk, n in shared.items() if n >= needed]
-    closest: dict[str, int] = {}
+    candidates = [pk for pk, n in shared.items() if n >= needed] if needed >= 1 else []
     rows = Document.objects.filter(pk__in=candidates).values_list(
         "case__reference", "perceptual_hash"
     )

@@ -74,7 +74,10 @@ MAX_RESPONSE_BYTES = 4096
 
 
 def _disclosed_codes(event: CaseEvent) -> list[str]:
-    """The API's rule (the wallet may pass the reasons on to the applicant: no tipping-off)."""
+    """The API's rule (the wallet may pass the reasons on to the applicant: no tipping-off);
+    only a freeze needs the catalogue."""
+    if event.event_type != EventType.FROZEN:
+        return list(event.reason_codes)
     return [reason.code for reason in event.reasons_told()]
 
 

@@ -240,7 +240,9 @@ API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/min") or "600/min"
 # Nth entry from the right (access log, sign-in history, API throttling), and the proxy's
 # X-Forwarded-Proto says whether the request came over HTTPS. 0: REMOTE_ADDR, no headers believed.
 TRUSTED_PROXIES = int(env("TRUSTED_PROXIES", "0") or 0)
-if TRUSTED_PROXIES:
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXIES is a number of proxies: 0 or more.")
+if TRUSTED_PROXIES > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {

@@ -141,7 +141,7 @@ class CaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         if case.state == CaseState.REJECTED:
             return _reasons(case.rejection_reasons)
         if case.state in (CaseState.ACCOUNT_FROZEN, CaseState.CLOSED) and case.state_reason:
-            # A closed case may have been frozen first: its reason is told as a freeze's.
+            # Only reasons marked as disclosed, as for a freeze (the pre-refactor rule for both).
             return _reasons([case.state_reason], frozen=True)
         return []
 

@@ -589,6 +589,14 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "slot", "version"], name="document_version"),
         ]
+        indexes = [
+            # The duplicate check's exact matches (cases/checks.py, similar_pictures).
+            models.Index(
+                fields=["perceptual_hash"],
+                condition=~Q(perceptual_hash=""),
+                name="document_perceptual_hash",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} {self.slot} v{self.version}"

@@ -41,6 +41,7 @@ CHECKED_STATES = {
 # A high-severity signal moves a case in the review queue up to at least this priority.
 HIGH_PRIORITY_STATES = {CaseState.SUBMITTED, CaseState.REVIEWING, CaseState.NEEDS_MATERIALS}
 RUN_BATCH = 50
+REQUEST_BATCH = 1000
 
 
 @dataclass
@@ -253,12 +254,20 @@ def checks_request_many(cases: QuerySet[Case], *, run_here: bool = False) -> int
     """Ask for the checks of many cases at once (after an upgrade, or new thresholds): one
     UPDATE marks them, then each is queued for the workers, or, with `run_here`, run in this
     process. Only cases the checks look at (CHECKED_STATES). Returns how many."""
-    selected = cases.filter(state__in=CHECKED_STATES)
-    now = timezone.now()
-    count = selected.update(checks_requested_at=now)
-    for case_id in selected.filter(checks_requested_at=now).values_list("pk", flat=True).iterator():
-        if run_here:
-            case_run_checks(case_id=case_id)
-        else:
-            _enqueue(case_id)
-    return count
+    selected = cases.filter(state__in=CHECKED_STATES).order_by("pk")
+    count = 0
+    last = 0
+    while True:
+        # Batches by primary key: no statement locks a million rows, and new uploads' checks
+        # are queued between the batches, not behind the whole backlog.
+        batch = list(selected.filter(pk__gt=last).values_list("pk", flat=True)[:REQUEST_BATCH])
+        if not batch:
+            return count
+        last = batch[-1]
+        Case.objects.filter(pk__in=batch).update(checks_requested_at=timezone.now())
+        for case_id in batch:
+            if run_here:
+                case_run_checks(case_id=case_id)
+            else:
+                _enqueue(case_id)
+        count += len(batch)

@@ -1,7 +1,8 @@
 """The SLA sweep (DESIGN §5): one periodic pass that finds due work through indexed columns.
 
-Each action claims its row with a conditional UPDATE (`… WHERE pk = ? AND <timer> = <value seen>`)
-inside its own transaction, then acts through the services and writes its event. A second sweep,
+Each action claims its row inside its own transaction (locked by primary key, the timer compared
+with the value the selection saw, then cleared), then acts through the services and writes its
+event. A second sweep,
 or a sweep in another process, finds the timer already moved and does nothing: no reminder,
 breach, escalation or close happens twice. A failure rolls back its claim, so the next sweep
 tries that row again; it does not stop the rest of the sweep.

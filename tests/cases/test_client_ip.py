@@ -38,6 +38,18 @@ SPOOFED = "6.6.6.6"  # what a client can write into X-Forwarded-For itself
         # Fewer entries than proxies: the header was not written by them.
         (2, {"REMOTE_ADDR": "10.0.0.3", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}, "10.0.0.3"),
         (1, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "not-an-address"}, None),
+        # Some balancers add the port; IPv4-mapped IPv6 is the IPv4 address.
+        (
+            1,
+            {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7:5678"},
+            "198.51.100.7",
+        ),
+        (
+            1,
+            {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "[2001:db8::1]:443"},
+            "2001:db8::1",
+        ),
+        (0, {"REMOTE_ADDR": "::ffff:198.51.100.7"}, "198.51.100.7"),
         (0, {}, None),
     ],
 )
