@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
-from cases.models import CaseEvent, Notification, ReasonCode
+from cases.models import CaseEvent, Notification
 from cases.states import CaseState, EventType, Slot
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,9 @@ def _enqueue(notification_id: int) -> None:
 
 
 def _reason_lines(event: CaseEvent, language: str) -> list[str]:
-    if event.event_type == EventType.FROZEN:
-        reasons = ReasonCode.objects.filter(
-            code__in=event.reason_codes, disclosed_to_applicant=True
-        )
-    else:
-        reasons = ReasonCode.objects.filter(code__in=event.reason_codes)
-    return [reason.applicant_message(language) for reason in reasons]
+    """What the applicant may learn of the event's reasons (the one rule: reasons_told), in the
+    order the reviewer gave them, as the portal lists them."""
+    return [reason.applicant_message(language) for reason in event.reasons_told()]
 
 
 def _instant(value: Any) -> datetime | None:
@@ -115,7 +111,7 @@ def render_notification(notification: Notification) -> tuple[str, str]:
             "state_label": CaseState(event.to_state).label if event.to_state else "",
             "reasons": _reason_lines(event, notification.language),
             "slots": [Slot(slot).label for slot in event.data.get("slots", []) if slot in Slot],
-            "message": event.message if event.event_type != EventType.FROZEN else "",
+            "message": event.message_told,
             "recipient": notification.recipient,
         }
         template = "staff_sla" if event.event_type in STAFF_EVENTS else "case_event"

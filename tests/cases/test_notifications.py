@@ -262,3 +262,17 @@ def test_resend_re_enqueues_only_unclaimed_old_notifications(applicant, empty_qu
     assert notifications_resend_stale() == 0
     assert queued_tasks() == []
     assert len(mailoutbox) == 2  # `sent` earlier, `lost` now
+
+
+def test_reasons_are_listed_in_the_order_the_reviewer_gave_them(db, applicant, reviewer):
+    """As the portal lists them (both use reasons_told), not in the catalogue's order."""
+    case = reviewing_case(applicant, reviewer)
+    codes = ["DOC_EXPIRED", "INFO_MISMATCH"]  # the catalogue lists "information" first
+    services.case_request_materials(
+        case=case, actor=reviewer, reason_codes=codes, message="Two things.", slots=["id_front"]
+    )
+    body = send(notification_for(case, EventType.MATERIALS_REQUESTED)).body
+    language = applicant.preferred_language
+    first, second = (ReasonCode.objects.get(code=c).applicant_message(language) for c in codes)
+    assert first in body and second in body
+    assert body.index(first) < body.index(second)
