@@ -171,17 +171,21 @@ def difference_hash(image: Image.Image) -> str:
     return f"{bits:064x}"
 
 
-def image_hash(content: bytes) -> str:
-    """The difference hash of an encoded image, or "" when it cannot be read or says nothing (a
-    blank or evenly shaded picture hashes to nearly all zeros or ones: every such picture would
-    look like every other)."""
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            value = difference_hash(image)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return ""
+def perceptual_hash(image: Image.Image) -> str:
+    """The difference hash of a picture, or "" when it says nothing (a blank or evenly shaded
+    picture hashes to nearly all zeros or ones: every such picture would look like every other)."""
+    value = difference_hash(image)
     bits = HASH_SIDE * HASH_SIDE
     return value if bits // 16 <= int(value, 16).bit_count() <= bits - bits // 16 else ""
+
+
+def image_hash(content: bytes) -> str:
+    """perceptual_hash of an encoded image, or "" when it cannot be read."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return perceptual_hash(image)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return ""
 
 
 def hash_bands(value: str) -> list[tuple[int, int]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from cases import rules
 from cases.calendar import business_calendar
 from cases.errors import security_log
-from cases.models import QUEUE_ORDER, Case, DecisionProposal
+from cases.models import QUEUE_ORDER, Case, DecisionProposal, Signal
 from cases.services.clock import open_clock, remaining
 from cases.sla import business_time_between
-from cases.states import CaseState, ClockStatus, ProposalStatus, Slot
+from cases.states import CaseState, ClockStatus, ProposalStatus, SignalStatus, Slot
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,20 @@ def queue_for(user: Any, queue: str) -> QuerySet[Case]:
     if queue == "frozen":
         return cases.filter(state=CaseState.ACCOUNT_FROZEN).order_by("-updated_at", "-pk")
     return cases.order_by("-created_at", "-pk")
+
+
+def open_signal_counts(case_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Open signals per case and severity, for a page of a queue: one query."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Signal.objects.filter(case__in=case_ids, status=SignalStatus.OPEN)
+        .values_list("case", "severity")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for case_id, severity, n in rows:
+        counts.setdefault(case_id, {})[severity] = n
+    return counts
 
 
 def business_time_left(case: Case, *, calendar: Any, now: datetime) -> timedelta | None:

@@ -28,6 +28,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cases.checks import perceptual_hash
 from cases.errors import InvalidInput
 from cases.states import SLOT_KINDS, MaterialKind, Slot
 
@@ -66,6 +67,8 @@ class CleanUpload:
     # The software the original file names in its metadata (before it was stripped), for the
     # editing-software check; never the metadata itself.
     software: str = ""
+    # The picture's perceptual hash (cases.checks), from the image already decoded here.
+    perceptual_hash: str = ""
 
 
 def max_upload_bytes() -> int:
@@ -185,8 +188,8 @@ def upload_clean(
         )
     original = safe_name(name)
     if detected.startswith("image/"):
-        cleaned, content_type, thumbnail, software = _clean_image(content)
-        return CleanUpload(cleaned, content_type, original, thumbnail, software)
+        cleaned, content_type, thumbnail, software, fingerprint = _clean_image(content)
+        return CleanUpload(cleaned, content_type, original, thumbnail, software, fingerprint)
     if detected == "application/pdf":
         return CleanUpload(_clean_pdf(content), detected, original)
     return CleanUpload(content, detected, original)
@@ -209,7 +212,7 @@ def _unreadable_image() -> UploadRefused:
     )
 
 
-def _clean_image(content: bytes) -> tuple[bytes, str, bytes, str]:
+def _clean_image(content: bytes) -> tuple[bytes, str, bytes, str, str]:
     limit = int(settings.MAX_IMAGE_PIXELS)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -232,7 +235,7 @@ def _clean_image(content: bytes) -> tuple[bytes, str, bytes, str]:
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     cleaned = _encode(upright, fmt)
-    return cleaned, IMAGE_TYPES[fmt], _thumbnail(upright), software
+    return cleaned, IMAGE_TYPES[fmt], _thumbnail(upright), software, perceptual_hash(upright)
 
 
 _XMP_TOOL = re.compile(rb"CreatorTool(?:>|=\")([^<\"]{1,200})")

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -38,6 +38,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from cases import crypto, rules, services
+from cases.admin.base import ReadOnly
 from cases.audit import client_ip, record_access
 from cases.calendar import business_calendar
 from cases.errors import CaseActionError, NotPermitted
@@ -64,10 +65,11 @@ from cases.selectors import (
     case_eta,
     case_for_staff,
     may_see_queue,
+    open_signal_counts,
     queue_for,
 )
 from cases.services.clock import case_touch, open_clock
-from cases.states import CaseState, EventType, SignalSeverity, SignalStatus, Slot
+from cases.states import CaseState, EventType, SignalSeverity, Slot
 
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 COUNT_CAP = 1_000
@@ -125,15 +127,7 @@ class QueueChangeList(ChangeList):
         """The page's rows, each with its open signals counted: one query for the page."""
         super().get_results(request)
         rows = list(self.result_list)
-        counts: dict[int, dict[str, int]] = {}
-        open_signals = (
-            Signal.objects.filter(case__in=[case.pk for case in rows], status=SignalStatus.OPEN)
-            .values_list("case", "severity")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for case_id, severity, n in open_signals:
-            counts.setdefault(case_id, {})[severity] = n
+        counts = open_signal_counts([case.pk for case in rows])
         for case in rows:
             case.open_signals = counts.get(case.pk, {})
         self.result_list = rows  # type: ignore[assignment]
@@ -216,7 +210,7 @@ class StaffFilter(admin.RelatedFieldListFilter):
         )
 
 
-class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class QueueAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     """One queue. Read-only lists; every action happens on the review screen."""
 
     queue = "all"
@@ -270,15 +264,6 @@ class QueueAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
         if not str(object_id).isdigit():

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from rest_framework import serializers
 
-from cases.models import Case, CaseEvent, ExternalApplicant, reasons_told
+from cases.models import Case, CaseEvent, ExternalApplicant, ReasonCode, reasons_told
 from cases.notifications import APPLICANT_EVENTS
 from cases.selectors import case_eta
 from cases.states import CaseState, EventType, ProgramCode, Slot
@@ -69,12 +69,14 @@ def _items(slots: list[str]) -> list[dict[str, str]]:
     return [{"slot": s, "label": str(Slot(s).label)} for s in slots if s in Slot.values]
 
 
-def _reasons(codes: list[str], *, frozen: bool = False) -> list[dict[str, str]]:
+def _described(reasons: list[ReasonCode]) -> list[dict[str, str]]:
+    """Reasons as the API shows them: code and the applicant's message in the active language."""
     language = get_language() or settings.LANGUAGE_CODE
-    return [
-        {"code": r.code, "message": r.applicant_message(language)}
-        for r in reasons_told(codes, frozen=frozen)
-    ]
+    return [{"code": r.code, "message": r.applicant_message(language)} for r in reasons]
+
+
+def _reasons(codes: list[str], *, frozen: bool = False) -> list[dict[str, str]]:
+    return _described(reasons_told(codes, frozen=frozen))
 
 
 class CaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -167,10 +169,7 @@ class HistorySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         )
 
     def get_reasons(self, event: CaseEvent) -> list[dict[str, str]]:
-        language = get_language() or settings.LANGUAGE_CODE
-        return [
-            {"code": r.code, "message": r.applicant_message(language)} for r in event.reasons_told()
-        ]
+        return _described(event.reasons_told())
 
     def get_message(self, event: CaseEvent) -> str:
         return event.message_told

@@ -185,9 +185,11 @@ def document_upload(
     original_name: str = "",
     thumbnail: bytes | None = None,
     software: str = "",
+    fingerprint: str | None = None,
 ) -> Document:
     """Store a new version of a slot. The bytes must already be validated and cleaned by the
-    upload pipeline (`software`: what the original's metadata named, for the checks).
+    upload pipeline (`software`: what the original's metadata named, `fingerprint`: the
+    picture's perceptual hash if the pipeline computed it; both for the checks).
     Side effects: a private file under a random name, a Document row, one event, the automatic
     checks requested. If anything fails, the file is removed again."""
     case = _lock_for_applicant_edit(case, actor, action=_upload_action(), closed=_upload_closed())
@@ -208,7 +210,13 @@ def document_upload(
         original_name=original_name[:255],
         uploaded_by=_actor_user(actor),
         uploaded_by_label=actor_label(actor),
-        perceptual_hash=image_hash(content) if content_type.startswith("image/") else "",
+        perceptual_hash=(
+            fingerprint
+            if fingerprint is not None
+            else image_hash(content)
+            if content_type.startswith("image/")
+            else ""
+        ),
         source_software=software[:200],
     )
     # Written last, after every check: if the row or the event fails, the file goes again.
@@ -261,6 +269,7 @@ def document_upload_file(
         original_name=cleaned.original_name,
         thumbnail=cleaned.thumbnail,
         software=cleaned.software,
+        fingerprint=cleaned.perceptual_hash,
     )
 
 

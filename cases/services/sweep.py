@@ -26,7 +26,6 @@ from cases.actors import SystemActor
 from cases.audit import record_case_event
 from cases.models import Case, CaseEvent, SlaClock
 from cases.notifications import notifications_schedule_for_event
-from cases.services._common import _lock
 from cases.services.clock import next_reminder_at
 from cases.services.review import case_close, case_release
 from cases.states import CaseState, EventType, Priority
@@ -76,24 +75,31 @@ def _each(
 
 def _claim(
     pk: int, column: str, seen: datetime, states: Any, *, unset: str = "", **changes: Any
-) -> bool:
+) -> Case | None:
     """Take one due timer once: lock the row by its primary key, check in Python that the timer
     still holds the value the selection saw (and the case is still in `states`, and `unset` is
-    still NULL), then apply `changes`. A second sweep, or a change by a person in between, finds
-    the timer moved and does nothing.
+    still NULL), then apply `changes`. Returns the locked case, as changed, or None: a second
+    sweep, or a change by a person in between, finds the timer moved and does nothing.
 
     By primary key, not `WHERE column = seen`: with stale statistics the planner may answer the
     latter from the timer's partial index, reading every case sharing the deadline (quadratic
     when many do, as cases submitted overnight do).
     """
-    fields = [column, "state", *([unset] if unset else [])]
-    row = Case.objects.select_for_update(of=("self",)).filter(pk=pk).values(*fields).first()
-    if row is None or row[column] != seen or row["state"] not in states:
-        return False
-    if unset and row[unset] is not None:
-        return False
+    case = (
+        Case.objects.select_for_update(of=("self",)).select_related("program").filter(pk=pk).first()
+    )
+    if case is None or getattr(case, column) != seen or case.state not in states:
+        return None
+    if unset and getattr(case, unset) is not None:
+        return None
     Case.objects.filter(pk=pk).update(**changes)
-    return True
+    expressions = [name for name, value in changes.items() if hasattr(value, "resolve_expression")]
+    for name, value in changes.items():
+        if name not in expressions:
+            setattr(case, name, value)
+    if expressions:
+        case.refresh_from_db(fields=expressions)
+    return case
 
 
 def _event(case: Case, event_type: str, **kwargs: Any) -> CaseEvent:
@@ -111,7 +117,7 @@ def _event(case: Case, event_type: str, **kwargs: Any) -> CaseEvent:
 
 def _breach(pk: int, seen: datetime) -> bool:
     now = timezone.now()
-    if not _claim(
+    case = _claim(
         pk,
         "sla_due_at",
         seen,
@@ -119,9 +125,9 @@ def _breach(pk: int, seen: datetime) -> bool:
         unset="sla_breached_at",
         sla_breached_at=now,
         sla_at_risk_at=None,
-    ):
+    )
+    if case is None:
         return False
-    case = _lock(Case(pk=pk))
     old = case.priority
     case.priority = min(old + 1, Priority.URGENT)
     case.save(update_fields=["priority"])
@@ -137,7 +143,7 @@ def _breach(pk: int, seen: datetime) -> bool:
 
 def _at_risk(pk: int, seen: datetime) -> bool:
     now = timezone.now()
-    if not _claim(
+    case = _claim(
         pk,
         "sla_at_risk_at",
         seen,
@@ -145,32 +151,32 @@ def _at_risk(pk: int, seen: datetime) -> bool:
         unset="sla_breached_at",
         sla_at_risk_at=None,
         sla_at_risk_since=now,
-    ):
+    )
+    if case is None:
         return False
-    case = _lock(Case(pk=pk))
     due = case.sla_due_at.isoformat() if case.sla_due_at else None
     _event(case, EventType.SLA_AT_RISK, data={"due": due}, now=now)
     return True
 
 
 def _auto_close(pk: int, seen: datetime) -> bool:
-    if not _claim(pk, "auto_close_at", seen, {CaseState.NEEDS_MATERIALS}, auto_close_at=None):
+    if _claim(pk, "auto_close_at", seen, {CaseState.NEEDS_MATERIALS}, auto_close_at=None) is None:
         return False
     case_close(case=Case(pk=pk), actor=SWEEP, reason_code="APPLICANT_NO_RESPONSE")
     return True
 
 
 def _remind(pk: int, seen: datetime) -> bool:
-    if not _claim(
+    case = _claim(
         pk,
         "applicant_reminder_at",
         seen,
         {CaseState.NEEDS_MATERIALS},
         applicant_reminder_at=None,
         applicant_reminders_sent=F("applicant_reminders_sent") + 1,
-    ):
+    )
+    if case is None:
         return False
-    case = _lock(Case(pk=pk))
     upcoming = next_reminder_at(case, after_sent=case.applicant_reminders_sent)
     if upcoming is not None and (case.auto_close_at is None or upcoming < case.auto_close_at):
         case.applicant_reminder_at = upcoming
@@ -191,8 +197,9 @@ def _remind(pk: int, seen: datetime) -> bool:
 
 
 def _release_stale(pk: int, seen: datetime) -> bool:
-    if not _claim(
-        pk, "reviewer_activity_at", seen, {CaseState.REVIEWING}, reviewer_activity_at=None
+    if (
+        _claim(pk, "reviewer_activity_at", seen, {CaseState.REVIEWING}, reviewer_activity_at=None)
+        is None
     ):
         return False
     minutes = settings.SLA_STALE_CLAIM_MINUTES

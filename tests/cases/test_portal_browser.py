@@ -5,65 +5,38 @@ language they switch to, uploads it and resubmits. Screenshots go to var/test-ar
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.models import Case, ReasonCode
 from cases.states import CaseState, Slot
+from tests.browser import artefacts, chromium_page
 from tests.conftest import make_user
 from tests.factories import VALID_ID_NUMBER, png_bytes
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
-
-
-def artefacts() -> Path:
-    root = Path(os.environ.get("KYCREVIEW_ARTEFACTS") or Path(settings.VAR_DIR) / "test-artefacts")
-    path = root / "portal"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture
 def phone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A phone-sized Chromium page."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KYCREVIEW_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(
+        monkeypatch, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
+    ) as page:
+        yield page
 
 
 def test_applicant_journey_in_a_phone_browser(
     transactional_db: None, live_server: Any, phone: Any, tmp_path: Path
 ) -> None:
     page = phone
-    shots = artefacts()
+    shots = artefacts("portal")
     reviewer = make_user("rita.browser@example.com", Role.REVIEWER)
     front, back, better = tmp_path / "front.png", tmp_path / "back.png", tmp_path / "better.png"
     front.write_bytes(png_bytes("#3366aa", (640, 400)))

@@ -9,13 +9,10 @@ KYCREVIEW_REQUIRE_BROWSER=1 (CI sets it), when it fails instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -25,44 +22,19 @@ from cases.models import Case, CaseEvent, Notification, ReasonCode
 from cases.notifications import render_notification
 from cases.selectors import case_eta
 from cases.states import CaseState, EventType, Slot
+from tests.browser import artefacts, chromium_page
 from tests.conftest import make_user
 from tests.factories import submitted_case
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
-
-
-def artefacts() -> Path:
-    root = Path(os.environ.get("KYCREVIEW_ARTEFACTS") or Path(settings.VAR_DIR) / "test-artefacts")
-    path = root / "workbench"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture
 def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("KYCREVIEW_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous, one at a time.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(
+        monkeypatch, locale="en-GB", viewport={"width": 1400, "height": 1000}
+    ) as page:
+        yield page
 
 
 def current_code(device: TOTPDevice) -> str:
@@ -80,7 +52,7 @@ def test_reviewer_signs_in_with_totp_claims_and_requests_materials(
     )
     device = TOTPDevice.objects.create(user=reviewer, name="phone", confirmed=True)
     case = submitted_case(applicant)
-    shots = artefacts()
+    shots = artefacts("workbench")
 
     # Password, then the second factor.
     page.goto(f"{live_server.url}/admin/")
