@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from cases import services
 from cases.models import Case, CaseEvent, ReasonCode
-from cases.notifications import APPLICANT_EVENTS
-from cases.states import CLOSABLE_STATES, FREEZABLE_STATES, CaseState
+from cases.states import APPLICANT_EVENTS, CLOSABLE_STATES, FREEZABLE_STATES, CaseState
 
 
 @transaction.atomic

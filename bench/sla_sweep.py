@@ -53,7 +53,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases.db_triggers import drop_audit_triggers, install_audit_triggers
 from cases.models import Case, CaseEvent, Notification, SlaClock, SlaPolicy
-from cases.services.sweep import sla_sweep
+from cases.sla.sweep import sla_sweep
 from cases.states import CaseState, Priority, ProgramCode
 from kycreview.celery import app as celery_app
 
@@ -270,7 +270,7 @@ def _due_cases(now: datetime) -> QuerySet[Case]:
 
 
 def due_querysets(now: datetime) -> dict[str, QuerySet[Any]]:
-    """The five selections of `sla_sweep`, built exactly as `cases.services.sweep._due` builds
+    """The five selections of `sla_sweep`, built exactly as `cases.sla.sweep._due` builds
     them (checked against the SQL the sweep really sends, see `sweep_statements`)."""
 
     def due(column: str, cutoff: datetime, **extra: Any) -> QuerySet[Any]:

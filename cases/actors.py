@@ -49,3 +49,9 @@ def actor_label(actor: Actor) -> str:
 
 def is_user(actor: Actor) -> TypeGuard[User]:
     return actor_type(actor) == ActorType.USER
+
+
+def user_or_none(actor: Actor) -> User | None:
+    """The person behind `actor`, or None for the system and integrations (for the "by" columns
+    that reference a user)."""
+    return actor if is_user(actor) else None

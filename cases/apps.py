@@ -18,7 +18,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Verification cases")
 
     def ready(self) -> None:
-        from cases import calendar  # noqa: F401  (registers the next-year calendar check)
-        from cases.api import schema  # noqa: F401  (the API's auth in the OpenAPI schema)
+        from cases.integrations.api import schema  # noqa: F401  (the API's auth in the OpenAPI schema)
+        from cases.sla import calendar  # noqa: F401  (registers the next-year calendar check)
 
         post_migrate.connect(_ensure_audit_triggers, sender=self)

@@ -34,11 +34,12 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.actors import SYSTEM, Actor, IntegrationActor
-from cases.calendar import business_calendar
+from cases.checks.run import case_run_checks
 from cases.models import ApiKey, ApiScope, Case, Document, Integration, Program
 from cases.models.api import hash_key
-from cases.services.sweep import sla_sweep
-from cases.sla import add_business_days
+from cases.sla.business_time import add_business_days
+from cases.sla.calendar import business_calendar
+from cases.sla.sweep import sla_sweep
 from cases.states import FILE_SLOTS, CaseState, ProgramCode, Slot, Verdict
 
 DEMO_DOMAIN = "demo.kycreview.test"
@@ -916,7 +917,7 @@ class _Loader:
         for case_id in Case.objects.filter(checks_requested_at__isnull=False).values_list(
             "pk", flat=True
         ):
-            services.case_run_checks(case_id=case_id)
+            case_run_checks(case_id=case_id)
 
     def remove_files(self) -> None:
         for name in self.stored:

@@ -1,60 +1,45 @@
-"""E-mails about a case, through an outbox: to the applicant on every change of their case, to
+"""E-mails about a case, through the outbox: to the applicant on every change of their case, to
 reviewers and supervisors when a review deadline is at risk or missed.
 
-The Notification row is written in the same transaction as the event; the e-mail is sent by a
-Celery task after commit. A lost task is picked up again by the periodic resend; a redelivered
-task finds the row already claimed and sends nothing.
+The Notification row is written by the outbox (cases/outbox.py) in the same transaction as the
+event; the e-mail is sent by a Celery task after commit. A lost task is picked up again by the
+periodic resend; a redelivered task finds the row already claimed and sends nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from cases.enqueue import SEND_NOTIFICATION, enqueue
 from cases.models import CaseEvent, Notification
-from cases.states import CaseState, EventType, Slot
+from cases.states import APPLICANT_EVENTS, STAFF_EVENTS, CaseState, EventType, Slot
 
 log = logging.getLogger(__name__)
 
-# The events an applicant hears about (DESIGN §3, "applicant hears").
-APPLICANT_EVENTS = {
-    EventType.SUBMITTED,
-    EventType.MATERIALS_REQUESTED,
-    EventType.RESUBMITTED,
-    EventType.APPROVED,
-    EventType.REJECTED,
-    EventType.REAPPLIED,
-    EventType.FROZEN,
-    EventType.UNFROZEN,
-    EventType.CLOSED,
-    EventType.APPLICANT_REMINDED,
-}
-# SLA events the reviewers and supervisors hear about (DESIGN §5).
-STAFF_EVENTS = {EventType.SLA_AT_RISK, EventType.SLA_BREACHED}
 RESEND_AFTER = timedelta(minutes=2)
 
 
-def notifications_schedule_for_event(event: CaseEvent) -> list[Notification]:
-    """Inside the event's transaction: queue the applicant's e-mail, and send it after commit."""
+def notifications_create(event: CaseEvent) -> list[Notification]:
+    """Inside the event's transaction: the e-mail rows of whoever hears about `event` (the outbox
+    sends them after commit). Side effects: Notification rows."""
     notifications = []
     for recipient in _recipients(event):
         if not recipient.email or recipient.email.endswith(".invalid"):
             continue  # applicants of an integration hear from the wallet, via its webhooks
-        notification = Notification.objects.create(
-            event=event, recipient=recipient, language=recipient.preferred_language
+        notifications.append(
+            Notification.objects.create(
+                event=event, recipient=recipient, language=recipient.preferred_language
+            )
         )
-        transaction.on_commit(functools.partial(_enqueue, notification.pk))
-        notifications.append(notification)
     return notifications
 
 
@@ -78,17 +63,6 @@ def _recipients(event: CaseEvent) -> list[User]:
             people.append(case.assignee)
         return people
     return []
-
-
-def _enqueue(notification_id: int) -> None:
-    from cases.tasks import send_notification
-
-    try:
-        # No publish retries: a request must not hang on a dead broker. The row is the
-        # guarantee; the periodic resend picks it up.
-        send_notification.apply_async(kwargs={"notification_id": notification_id}, retry=False)
-    except Exception as exc:
-        log.warning("notification %s not enqueued (%s); it will be resent", notification_id, exc)
 
 
 def _reason_lines(event: CaseEvent, language: str) -> list[str]:
@@ -157,5 +131,5 @@ def notifications_resend_stale() -> int:
         )[:500]
     )
     for notification_id in ids:
-        _enqueue(notification_id)
+        enqueue(SEND_NOTIFICATION, notification_id=notification_id)
     return len(ids)

@@ -1,92 +1,66 @@
-"""Reads: what the portal, the API and the admin show about a case, and who may see which."""
+"""Reads: which cases each person (or integration) may see, ownership-scoped fetches that are a
+404 for anything else, the applicant's history, and the reviewers' queues. The SLA's reads (the
+ETA, the time left) are in cases/sla/selectors.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.text import get_text_list
-from django.utils.translation import gettext as _
 
 from cases import rules
-from cases.calendar import business_calendar
 from cases.errors import security_log
-from cases.models import QUEUE_ORDER, Case, DecisionProposal, Signal
-from cases.services.clock import open_clock, remaining
-from cases.sla import business_time_between
-from cases.states import CaseState, ClockStatus, ProposalStatus, SignalStatus, Slot
+from cases.models import QUEUE_ORDER, Case, CaseEvent, DecisionProposal, Signal
+from cases.sla.selectors import RUNNING_STATES
+from cases.states import HISTORY_EVENTS, CaseState, ProposalStatus, SignalStatus
+
+# --- the applicant's and the wallet's own cases ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class Eta:
-    """When the applicant can expect an answer, or what the clock waits for.
-
-    `expected_at` is set while the clock runs; `waiting_for` (slot codes) while it is paused;
-    neither once the case is decided or not yet submitted.
-    """
-
-    state: str
-    expected_at: datetime | None = None
-    paused: bool = False
-    waiting_for: list[str] = field(default_factory=list)
-    respond_by: datetime | None = None
-    remaining: timedelta | None = None
-    breached: bool = False
-
-    def describe(self) -> str:
-        """One sentence for the applicant, in the active language."""
-        if self.paused:
-            labels = [str(Slot(s).label) for s in self.waiting_for if s in Slot.values]
-            items = get_text_list(labels, _("and"))
-            if items:
-                return _("The review clock is paused until you upload: %(items)s.") % {
-                    "items": items
-                }
-            return _("The review clock is paused until you resubmit your application.")
-        if self.expected_at is not None and (self.breached or self.expected_at <= timezone.now()):
-            return _("This is taking longer than it should; your application has been escalated.")
-        if self.expected_at is not None:
-            when = date_format(timezone.localtime(self.expected_at), "DATETIME_FORMAT")
-            return _("Expected answer by %(when)s.") % {"when": when}
-        return ""
+def _uuid_or_404(value: Any) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError as exc:
+        raise Http404 from exc
 
 
-def case_eta(case: Case, *, now: datetime | None = None) -> Eta:
-    """The expected completion instant of `case`, or the items the paused clock waits for."""
-    now = now or timezone.now()
-    if case.state == CaseState.NEEDS_MATERIALS:
-        request = case.open_material_request()
-        return Eta(
-            state=case.state,
-            paused=True,
-            waiting_for=request.missing_slots() if request else [],
-            respond_by=case.auto_close_at,
-        )
-    if case.state not in (CaseState.SUBMITTED, CaseState.REVIEWING) or case.sla_due_at is None:
-        return Eta(state=case.state)
-    clock = open_clock(case)
-    left = (
-        remaining(clock, now=now, calendar=business_calendar())
-        if clock and clock.status == ClockStatus.RUNNING
-        else None
-    )
-    return Eta(
-        state=case.state,
-        expected_at=case.sla_due_at,
-        remaining=left,
-        breached=case.sla_breached_at is not None,
-    )
+def cases_for_applicant(user: Any) -> QuerySet[Case]:
+    """The person's own applications, newest first."""
+    return Case.objects.filter(applicant=user).select_related("program").order_by("-created_at")
+
+
+def case_for_applicant(user: Any, uuid: Any) -> Case:
+    """The person's own case, or 404 (never 403: another person's case does not exist here)."""
+    case = Case.objects.select_related("program").filter(uuid=uuid, applicant=user).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def cases_for_integration(integration: str) -> QuerySet[Case]:
+    """The cases an integration created (the wallet reads nothing else)."""
+    return Case.objects.select_related("program").filter(integration=integration)
+
+
+def case_for_integration(integration: str, uuid: Any) -> Case:
+    """The integration's own case, or 404: another integration's case does not exist here, and
+    neither does an id that is not a UUID."""
+    case = cases_for_integration(integration).filter(uuid=_uuid_or_404(uuid)).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def case_history(case: Case) -> QuerySet[CaseEvent]:
+    """The history the applicant reads (portal and API alike), oldest first."""
+    return case.events.filter(event_type__in=HISTORY_EVENTS).order_by("seq")
 
 
 # --- the reviewer's queues (DESIGN §8) --------------------------------------------------------
 
 QUEUES = ("my", "unassigned", "at_risk", "breached", "waiting", "four_eyes", "frozen", "all")
-RUNNING = (CaseState.SUBMITTED, CaseState.REVIEWING)
 
 
 def _pending_proposal() -> Exists:
@@ -116,6 +90,7 @@ def cases_for_staff(user: Any) -> QuerySet[Case]:
 
 def case_for_staff(user: Any, uuid: Any) -> Case:
     """The case with this public id if `user` may open it, else 404 (a refusal is logged)."""
+    uuid = _uuid_or_404(uuid)
     case = cases_for_staff(user).filter(uuid=uuid).first()
     if case is None:
         if Case.objects.filter(uuid=uuid).exists():
@@ -151,10 +126,10 @@ def queue_for(user: Any, queue: str) -> QuerySet[Case]:
         visible = cases_for_staff(user)
         if queue == "at_risk":
             visible = visible.filter(
-                state__in=RUNNING, sla_at_risk_since__isnull=False, sla_breached_at=None
+                state__in=RUNNING_STATES, sla_at_risk_since__isnull=False, sla_breached_at=None
             )
         else:
-            visible = visible.filter(state__in=RUNNING, sla_breached_at__isnull=False)
+            visible = visible.filter(state__in=RUNNING_STATES, sla_breached_at__isnull=False)
         return visible.order_by("sla_due_at", "pk")
     if queue == "waiting":
         waiting = cases.filter(state=CaseState.NEEDS_MATERIALS)
@@ -185,12 +160,3 @@ def open_signal_counts(case_ids: list[int]) -> dict[int, dict[str, int]]:
     for case_id, severity, n in rows:
         counts.setdefault(case_id, {})[severity] = n
     return counts
-
-
-def business_time_left(case: Case, *, calendar: Any, now: datetime) -> timedelta | None:
-    """Business time until the case is due (negative when overdue); None without a running clock."""
-    if case.sla_due_at is None or case.state not in RUNNING:
-        return None
-    if case.sla_due_at >= now:
-        return business_time_between(calendar, now, case.sla_due_at)
-    return -business_time_between(calendar, case.sla_due_at, now)

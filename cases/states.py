@@ -1,6 +1,9 @@
-"""States, event types, decisions, material slots and their groups (DESIGN §2–§4)."""
+"""States, transitions, event types, decisions, material slots and their groups (DESIGN §2–§4),
+each defined once."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +31,23 @@ OPEN_STATES = (S.DRAFT, S.SUBMITTED, S.REVIEWING, S.NEEDS_MATERIALS)
 URGENT_FREEZE_REASONS = ("THEFT_REPORTED",)
 
 
+class Transition(StrEnum):
+    """The transitions of the case state graph, by the name of their method on `Case`."""
+
+    SUBMIT = "submit"
+    CLAIM = "claim"
+    ASSIGN = "assign"
+    RELEASE = "release"
+    REQUEST_MATERIALS = "request_materials"
+    RESUBMIT = "resubmit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    REAPPLY = "reapply"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    CLOSE = "close"
+
+
 class EventType(models.TextChoices):
     CREATED = "created", _("Application started")
     DECLARED_DATA_UPDATED = "declared_data_updated", _("Declared data updated")
@@ -53,6 +73,64 @@ class EventType(models.TextChoices):
     APPLICANT_REMINDED = "applicant_reminded", _("Applicant reminded to upload materials")
     CHECKS_UPDATED = "checks_updated", _("Automatic checks raised or resolved signals")
     SIGNAL_CLEARED = "signal_cleared", _("Signal cleared by a reviewer")
+
+
+T, E = Transition, EventType
+# The one event each transition writes.
+TRANSITION_EVENTS: dict[Transition, EventType] = {
+    T.SUBMIT: E.SUBMITTED,
+    T.CLAIM: E.CLAIMED,
+    T.ASSIGN: E.ASSIGNED,
+    T.RELEASE: E.RELEASED,
+    T.REQUEST_MATERIALS: E.MATERIALS_REQUESTED,
+    T.RESUBMIT: E.RESUBMITTED,
+    T.APPROVE: E.APPROVED,
+    T.REJECT: E.REJECTED,
+    T.REAPPLY: E.REAPPLIED,
+    T.FREEZE: E.FROZEN,
+    T.UNFREEZE: E.UNFROZEN,
+    T.CLOSE: E.CLOSED,
+}
+
+# --- event groups: what follows an event (cases/outbox.py) and who reads it --------------------
+
+# The applicant is e-mailed about these (DESIGN §3, "applicant hears").
+APPLICANT_EVENTS = frozenset(
+    {
+        E.SUBMITTED,
+        E.MATERIALS_REQUESTED,
+        E.RESUBMITTED,
+        E.APPROVED,
+        E.REJECTED,
+        E.REAPPLIED,
+        E.FROZEN,
+        E.UNFROZEN,
+        E.CLOSED,
+        E.APPLICANT_REMINDED,
+    }
+)
+# Reviewers and supervisors are e-mailed about these (DESIGN §5).
+STAFF_EVENTS = frozenset({E.SLA_AT_RISK, E.SLA_BREACHED})
+# The applicant's history, in the portal and through the API: what they are e-mailed about and
+# what they did themselves.
+HISTORY_EVENTS = APPLICANT_EVENTS | {E.CREATED, E.DOCUMENT_UPLOADED, E.DECLARED_DATA_UPDATED}
+# The changes of state a webhook subscription may pick (in this order); none picked means all.
+WEBHOOK_EVENTS = (
+    E.SUBMITTED,
+    E.CLAIMED,
+    E.ASSIGNED,
+    E.RELEASED,
+    E.MATERIALS_REQUESTED,
+    E.RESUBMITTED,
+    E.APPROVED,
+    E.REJECTED,
+    E.REAPPLIED,
+    E.FROZEN,
+    E.UNFROZEN,
+    E.CLOSED,
+)
+# The automatic checks run after these (DESIGN §6: after submission and after every upload).
+CHECKED_EVENTS = frozenset({E.SUBMITTED, E.RESUBMITTED, E.REAPPLIED, E.DOCUMENT_UPLOADED})
 
 
 class Decision(models.TextChoices):

@@ -1,12 +1,15 @@
-"""Thin Celery tasks: keyword-only ids in, a service call, nothing else."""
+"""Thin Celery tasks: keyword-only ids in, a service call, nothing else. Their names are defined
+once in cases/enqueue.py, which publishes them."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from cases import enqueue
+
 
 @shared_task(
-    name="cases.send_notification",
+    name=enqueue.SEND_NOTIFICATION,
     autoretry_for=(OSError,),
     # No countdown longer than a minute (DESIGN §5: timers are rows): a send that keeps failing
     # is left to the periodic resend of unsent outbox rows.
@@ -20,48 +23,48 @@ def send_notification(*, notification_id: int) -> bool:
     return notification_send(notification_id=notification_id)
 
 
-@shared_task(name="cases.resend_stale_notifications")
+@shared_task(name=enqueue.RESEND_STALE_NOTIFICATIONS)
 def resend_stale_notifications() -> int:
     from cases.notifications import notifications_resend_stale
 
     return notifications_resend_stale()
 
 
-@shared_task(name="cases.sla_sweep")
+@shared_task(name=enqueue.SLA_SWEEP)
 def sla_sweep() -> dict[str, int]:
-    from cases.services.sweep import sla_sweep as sweep
+    from cases.sla.sweep import sla_sweep as sweep
 
     return sweep().as_dict()
 
 
 # Webhooks: one try per task; a failed try is retried by the sweep over `next_attempt_at`
 # (exponential back-off up to an hour, DESIGN §5: timers are rows), never by the broker.
-@shared_task(name="cases.deliver_webhook")
+@shared_task(name=enqueue.DELIVER_WEBHOOK)
 def deliver_webhook(*, delivery_id: int) -> bool:
-    from cases.webhooks import webhook_deliver
+    from cases.integrations.webhooks import webhook_deliver
 
     return webhook_deliver(delivery_pk=delivery_id)
 
 
-@shared_task(name="cases.webhooks_deliver_due")
+@shared_task(name=enqueue.WEBHOOKS_DELIVER_DUE)
 def webhooks_deliver_due() -> int:
-    from cases.webhooks import webhooks_deliver_due as deliver_due
+    from cases.integrations.webhooks import webhooks_deliver_due as deliver_due
 
     return deliver_due()
 
 
 # Automatic checks (DESIGN §6): one run per submission or upload, queued on commit; the periodic
 # task runs any request whose message was lost.
-@shared_task(name="cases.run_checks")
+@shared_task(name=enqueue.RUN_CHECKS)
 def run_checks(*, case_id: int) -> dict[str, int]:
-    from cases.services.checks import case_run_checks
+    from cases.checks.run import case_run_checks
 
     run = case_run_checks(case_id=case_id)
     return {"raised": len(run.raised), "resolved": len(run.resolved)} if run else {}
 
 
-@shared_task(name="cases.run_requested_checks")
+@shared_task(name=enqueue.RUN_REQUESTED_CHECKS)
 def run_requested_checks() -> int:
-    from cases.services.checks import checks_run_requested
+    from cases.checks.run import checks_run_requested
 
     return checks_run_requested()

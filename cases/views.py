@@ -21,42 +21,27 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from cases import services
+from cases.checks.sanitise import UploadRefused, allowed_types, oversized_request
 from cases.errors import CaseActionError, NotPermitted
 from cases.files import document_response
 from cases.forms import DeclaredDataForm
 from cases.models import Case, Program, ReasonCode
-from cases.notifications import APPLICANT_EVENTS
-from cases.selectors import case_eta
-from cases.states import FILE_SLOTS, CaseState, EventType, Slot
-from cases.uploads import UploadRefused, allowed_types, oversized_request
-
-# Events the applicant sees in their history, besides the ones they are e-mailed about.
-HISTORY_EVENTS = APPLICANT_EVENTS | {
-    EventType.CREATED,
-    EventType.DOCUMENT_UPLOADED,
-    EventType.DECLARED_DATA_UPDATED,
-}
+from cases.selectors import case_for_applicant, case_history, cases_for_applicant
+from cases.sla.selectors import case_eta
+from cases.states import FILE_SLOTS, CaseState, Slot
 
 
 def applicant(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def case_for_applicant(request: HttpRequest, uuid: Any) -> Case:
-    """The applicant's own case, or 404 (never 403: another person's case does not exist here)."""
-    return get_object_or_404(
-        Case.objects.select_related("program"), uuid=uuid, applicant=applicant(request)
-    )
-
-
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    cases = Case.objects.filter(applicant=applicant(request)).select_related("program")
     return render(
         request,
         "portal/case_list.html",
         {
-            "cases": cases.order_by("-created_at"),
+            "cases": cases_for_applicant(applicant(request)),
             "programs": Program.objects.filter(is_active=True),
         },
     )
@@ -109,7 +94,7 @@ def _uploadable_slots(case: Case) -> list[str]:
 def _history(case: Case, language: str) -> list[dict[str, Any]]:
     catalogue = ReasonCode.objects.in_bulk()
     rows = []
-    for event in case.events.filter(event_type__in=HISTORY_EVENTS).order_by("seq"):
+    for event in case_history(case):
         rows.append(
             {
                 "event": event,
@@ -169,7 +154,7 @@ def _case_context(request: HttpRequest, case: Case, **extra: Any) -> dict[str, A
 
 @login_required
 def case_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
-    case = case_for_applicant(request, uuid)
+    case = case_for_applicant(applicant(request), uuid)
     return render(request, "portal/case_detail.html", _case_context(request, case))
 
 
@@ -179,7 +164,7 @@ def case_upload(request: HttpRequest, uuid: Any, slot: str) -> HttpResponse:
     """One file for one slot. A request over the cap is refused before its body is read."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    case = case_for_applicant(request, uuid)
+    case = case_for_applicant(applicant(request), uuid)
     too_big = oversized_request(request.META)
     if too_big is not None:
         return _refused(request, case, too_big)
@@ -234,7 +219,7 @@ def _refused(request: HttpRequest, case: Case, exc: UploadRefused) -> HttpRespon
 @login_required
 def case_document(request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
     """One of the applicant's own uploads, as an attachment (someone else's: 404)."""
-    case = case_for_applicant(request, uuid)
+    case = case_for_applicant(applicant(request), uuid)
     document = get_object_or_404(case.documents, pk=pk)
     return document_response(document)
 
@@ -242,7 +227,7 @@ def case_document(request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
 @login_required
 def case_declared(request: HttpRequest, uuid: Any) -> HttpResponse:
     """Correct the declared data (a draft, or when a reviewer asked for it)."""
-    case = case_for_applicant(request, uuid)
+    case = case_for_applicant(applicant(request), uuid)
     initial = {f: getattr(case, f) for f in DeclaredDataForm.base_fields}
     form = DeclaredDataForm(request.POST or None, program=case.program_id, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -267,7 +252,7 @@ def case_declared(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 def _act(request: HttpRequest, uuid: Any, service: Any, done: str) -> HttpResponse:
-    case = case_for_applicant(request, uuid)
+    case = case_for_applicant(applicant(request), uuid)
     try:
         service(case=case, actor=applicant(request))
     except CaseActionError as exc:

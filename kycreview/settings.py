@@ -247,14 +247,14 @@ if TRUSTED_PROXIES > 0:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cases.api.auth.ApiKeyAuthentication",
-        "cases.api.auth.StaffSessionAuthentication",
+        "cases.integrations.api.auth.ApiKeyAuthentication",
+        "cases.integrations.api.auth.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cases.api.auth.ApiAccess"],
-    "DEFAULT_THROTTLE_CLASSES": ["cases.api.auth.PerKeyThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["cases.integrations.api.auth.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["cases.integrations.api.auth.PerKeyThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "cases.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "cases.integrations.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

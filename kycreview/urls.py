@@ -67,7 +67,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("cases/", include((portal, "portal"))),
     path("accounts/", include(accounts)),
-    path("api/v1/", include("cases.api.urls")),
+    path("api/v1/", include("cases.integrations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import Transition as FSMTransition
 
 from cases import rules
 from cases.fields import EncryptedTextField
@@ -37,6 +38,7 @@ from cases.states import (
     ReasonCategory,
     ReasonOutcome,
     Slot,
+    Transition,
     Verdict,
 )
 
@@ -412,6 +414,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def pending_proposal(self) -> DecisionProposal | None:
         return self.proposals.filter(status=ProposalStatus.PENDING).first()
+
+    def declared_transition(self, transition: Transition) -> FSMTransition | None:
+        """The state graph's `transition` from the case's current state (its source, target,
+        conditions and permission), or None when the graph has none from here."""
+        return next(
+            (
+                declared
+                for declared in self.get_all_state_transitions()  # type: ignore[attr-defined]
+                if declared.name == transition and declared.source == self.state
+            ),
+            None,
+        )
 
     # --- the state graph ----------------------------------------------------------------------
 

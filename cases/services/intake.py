@@ -1,4 +1,5 @@
-"""The applicant's side: start an application, fill it, submit, resubmit, apply again."""
+"""The applicant's side, in the portal and through the API alike: start an application, fill it,
+upload, submit, resubmit, apply again."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import crypto, rules
-from cases.actors import Actor, IntegrationActor, actor_label, is_user
+from cases.actors import Actor, IntegrationActor, actor_label, is_user, user_or_none
 from cases.audit import record_case_event
-from cases.checks import hash_bands, image_hash
+from cases.checks.pictures import hash_bands, image_hash
+from cases.checks.sanitise import upload_clean
 from cases.errors import (
     InvalidInput,
     InvalidState,
     NotPermitted,
 )
+from cases.guards import case_lock, refuse, state_label, transition_check
 from cases.models import (
     Case,
     CaseEvent,
@@ -27,24 +30,28 @@ from cases.models import (
     MaterialRequest,
     Program,
 )
-from cases.services._common import (
-    DECLARED_FIELDS,
-    _actor_user,
-    _apply,
-    _check,
-    _deny,
-    _lock,
-    _state_label,
-)
-from cases.services.checks import checks_request
+from cases.outbox import outbox_dispatch
+from cases.services.transitions import case_transition
 from cases.states import (
     APPLICANT_EDITABLE_STATES,
     FILE_SLOTS,
     EventType,
     Slot,
+    Transition,
 )
-from cases.uploads import upload_clean
 from cases.validation import declared_data_errors, normalize_declared
+
+# What an applicant (or the wallet) may declare; everything else is refused by name.
+DECLARED_FIELDS = (
+    "full_name",
+    "id_number",
+    "phone",
+    "company_name",
+    "credit_code",
+    "contact_email",
+    "credit_score",
+    "device_risk_flags",
+)
 
 
 def _set_declared_data(case: Case, declared: dict[str, Any]) -> list[str]:
@@ -75,7 +82,8 @@ def case_create(
     declared: dict[str, Any] | None = None,
     previous_case: Case | None = None,
 ) -> Case:
-    """Start an application (state draft). Side effects: a Case row and its `created` event."""
+    """Start an application (state draft). Side effects: a Case row and its `created` event
+    (through the outbox, which sends nothing for it)."""
     _refuse_if_frozen(actor)
     if not program.is_active:
         raise InvalidInput(_("This program does not accept applications at the moment."))
@@ -95,7 +103,7 @@ def case_create(
     case.save()
     case.reference = f"KYC-{now.year}-{case.pk:06d}"
     Case.objects.filter(pk=case.pk).update(reference=case.reference)
-    record_case_event(
+    event = record_case_event(
         case=case,
         event_type=EventType.CREATED,
         actor=actor,
@@ -103,6 +111,7 @@ def case_create(
         data={"program": program.code, "fields": fields},
         now=now,
     )
+    outbox_dispatch(event)
     return case
 
 
@@ -121,15 +130,15 @@ def _check_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str)
     """Only the case's owner, not frozen, may edit it, and only in the states that allow it."""
     _refuse_if_frozen(actor)
     if not rules.is_owner(case, actor):
-        raise _deny(case, actor, action)
+        raise refuse(case, actor, action)
     if case.state not in APPLICANT_EDITABLE_STATES:
-        raise InvalidState(closed % {"state": _state_label(case)})
+        raise InvalidState(closed % {"state": state_label(case)})
 
 
 def _lock_for_applicant_edit(case: Case, actor: Actor, *, action: str, closed: str) -> Case:
     """Lock the case, then check the edit (_check_applicant_edit) on the locked row."""
     _refuse_if_frozen(actor)
-    case = _lock(case)
+    case = case_lock(case)
     _check_applicant_edit(case, actor, action=action, closed=closed)
     return case
 
@@ -147,7 +156,7 @@ def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, A
     fields = _set_declared_data(case, declared)
     case.declared_data_updated_at = timezone.now()
     case.save()
-    return record_case_event(
+    event = record_case_event(
         case=case,
         event_type=EventType.DECLARED_DATA_UPDATED,
         actor=actor,
@@ -156,6 +165,8 @@ def case_update_declared_data(*, case: Case, actor: Actor, declared: dict[str, A
         data={"fields": fields},
         now=case.declared_data_updated_at,
     )
+    outbox_dispatch(event)
+    return event
 
 
 def _upload_action() -> str:  # messages are translated when raised, in the active language
@@ -208,7 +219,7 @@ def document_upload(
         content_type=content_type,
         size=len(content),
         original_name=original_name[:255],
-        uploaded_by=_actor_user(actor),
+        uploaded_by=user_or_none(actor),
         uploaded_by_label=actor_label(actor),
         perceptual_hash=(
             fingerprint
@@ -230,7 +241,7 @@ def document_upload(
                 DocumentHashBand(document=document, band=band, value=value)
                 for band, value in hash_bands(document.perceptual_hash)
             )
-        record_case_event(
+        event = record_case_event(
             case=case,
             event_type=EventType.DOCUMENT_UPLOADED,
             actor=actor,
@@ -240,7 +251,7 @@ def document_upload(
             file_sha256=sha256,
             now=document.uploaded_at,
         )
-        checks_request(case)
+        outbox_dispatch(event)  # the automatic checks are requested
     except BaseException:
         document.file.delete(save=False)
         if document.thumbnail:
@@ -252,7 +263,7 @@ def document_upload(
 def document_upload_file(
     *, case: Case, actor: Actor, slot: str, stream: IO[bytes], name: str, size: int | None = None
 ) -> Document:
-    """An upload as it arrives (portal form or API): validated and cleaned by cases.uploads,
+    """An upload as it arrives (portal form or API): validated and cleaned by cases.checks.sanitise,
     then stored. A refused file (UploadRefused, with its HTTP status) leaves nothing behind."""
     # Everything that can refuse without reading the file, before decoding it (which costs);
     # document_upload checks again on the locked row.
@@ -275,10 +286,14 @@ def document_upload_file(
 
 @transaction.atomic
 def case_submit(*, case: Case, actor: Actor) -> CaseEvent:
-    """draft → submitted once every required slot is filled. Starts the review clock."""
+    """draft → submitted once every required slot is filled.
+
+    Side effects: as case_transition (the review clock starts; the applicant's e-mail with the
+    expected date; the integration's webhook; the automatic checks are requested).
+    """
     _refuse_if_frozen(actor)
-    case = _lock(case)
-    _check(case, "submit", actor, _("submitted"))
+    case = case_lock(case)
+    transition_check(case, Transition.SUBMIT, actor, _("submitted"))
     missing = case.missing_required_slots()
     if missing:
         labels = ", ".join(str(Slot(slot).label) for slot in missing)
@@ -287,9 +302,7 @@ def case_submit(*, case: Case, actor: Actor) -> CaseEvent:
             field_errors={"slots": missing},
         )
     now = timezone.now()
-    return _apply(
-        case, "submit", actor=actor, event_type=EventType.SUBMITTED, at=now, args={"now": now}
-    )
+    return case_transition(case, Transition.SUBMIT, actor=actor, at=now, args={"now": now})
 
 
 def _require_renewed(request: MaterialRequest) -> None:
@@ -304,21 +317,24 @@ def _require_renewed(request: MaterialRequest) -> None:
 
 @transaction.atomic
 def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
-    """needs_materials → submitted once every requested item has a new version. The clock
-    resumes and the case goes to the front of the queue, preferably to its last reviewer."""
+    """needs_materials → submitted once every requested item has a new version. The case goes
+    to the front of the queue, preferably to its last reviewer.
+
+    Side effects: the material request is settled; as case_transition (the clock resumes with the
+    business time that was left; the applicant's e-mail; the webhook; the checks are requested).
+    """
     _refuse_if_frozen(actor)
-    case = _lock(case)
-    _check(case, "resubmit", actor, _("resubmitted"))
+    case = case_lock(case)
+    transition_check(case, Transition.RESUBMIT, actor, _("resubmitted"))
     request = case.open_material_request()
     if request is None:
         raise InvalidState(_("No materials were requested for this case."))
     _require_renewed(request)
     now = timezone.now()
-    event = _apply(
+    event = case_transition(
         case,
-        "resubmit",
+        Transition.RESUBMIT,
         actor=actor,
-        event_type=EventType.RESUBMITTED,
         data={"request": request.pk, "slots": request.slots},
         at=now,
         args={"now": now},
@@ -329,11 +345,15 @@ def case_resubmit(*, case: Case, actor: Actor) -> CaseEvent:
 
 @transaction.atomic
 def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
-    """rejected → submitted when every rejection reason is retryable and attempts remain.
-    A new review clock starts; the attempt counts unless no reason counted as one."""
+    """rejected → submitted when every rejection reason is retryable and attempts remain; the
+    attempt counts unless no reason counted as one.
+
+    Side effects: a re-request is settled; as case_transition (a new review clock; the
+    applicant's e-mail; the webhook; the checks are requested).
+    """
     _refuse_if_frozen(actor)
-    case = _lock(case)
-    _check(case, "reapply", actor, _("submitted again"))
+    case = case_lock(case)
+    transition_check(case, Transition.REAPPLY, actor, _("submitted again"))
     if not case.rejection_retryable:
         raise InvalidState(_("This rejection is final; a new application is needed."))
     if case.rejection_counts_attempt and case.attempt >= case.program.attempt_limit:
@@ -345,9 +365,7 @@ def case_reapply(*, case: Case, actor: Actor) -> CaseEvent:
     if request is not None:
         _require_renewed(request)
     now = timezone.now()
-    event = _apply(
-        case, "reapply", actor=actor, event_type=EventType.REAPPLIED, at=now, args={"now": now}
-    )
+    event = case_transition(case, Transition.REAPPLY, actor=actor, at=now, args={"now": now})
     if request is not None:
         MaterialRequest.objects.filter(pk=request.pk).update(resolved_at=now)
     return event

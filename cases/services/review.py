@@ -1,4 +1,5 @@
-"""The reviewer's side: claim, assign, release, review documents, and decide."""
+"""The reviewer's side: claim, assign, release, review documents, and decide (approve, reject,
+request materials, freeze, propose an unfreeze, close)."""
 
 from __future__ import annotations
 
@@ -10,57 +11,72 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import rules
-from cases.actors import Actor, IntegrationActor
+from cases.actors import Actor, IntegrationActor, user_or_none
 from cases.audit import record_case_event
 from cases.errors import (
     InvalidInput,
     InvalidState,
     NotPermitted,
 )
+from cases.guards import case_lock, refuse, transition_check
 from cases.models import (
     QUEUE_ORDER,
     Case,
     CaseEvent,
     Document,
-    MaterialRequest,
     ReasonCode,
 )
-from cases.services._common import (
-    APPLICANT_CLOSE_REASONS,
-    APPLICANT_FREEZE_REASONS,
-    SYSTEM_CLOSE_REASONS,
-    _actor_user,
-    _apply,
-    _check,
-    _deny,
-    _do_reject,
-    _lock,
-    _no_pending,
-    _open_material_request,
-    _propose,
-    _reasons,
-    _require_accepted_documents,
-    _reviewer,
-    _slots_for,
-    four_eyes_required,
+from cases.outbox import outbox_dispatch
+from cases.services.decisions import (
+    material_request_open,
+    material_requests_resolve,
+    perform_approval,
+    perform_rejection,
+    require_accepted_documents,
 )
+from cases.services.four_eyes import (
+    four_eyes_required,
+    proposal_record,
+    require_no_pending_proposal,
+)
+from cases.services.reasons import reasons_for, slots_for
+from cases.services.transitions import case_transition
 from cases.states import (
     CaseState,
     Decision,
     EventType,
     ReasonCategory,
+    Transition,
     Verdict,
 )
+
+# The reasons an applicant may give themselves; the reasons (and the state) the system closes for.
+APPLICANT_CLOSE_REASONS = {"CLOSURE_REQUESTED"}
+APPLICANT_FREEZE_REASONS = {"THEFT_REPORTED"}
+SYSTEM_CLOSE_REASONS = {
+    "APPLICANT_NO_RESPONSE": CaseState.NEEDS_MATERIALS,
+    "FINAL_REJECTION_AGED_OUT": CaseState.REJECTED,
+}
+
+
+def _require_reviewer(user: Any) -> Any:
+    if not rules.is_reviewer(user):
+        raise InvalidInput(
+            _("%(user)s cannot review cases.") % {"user": user},
+            field_errors={"reviewer": [_("Choose someone who reviews cases.")]},
+        )
+    return user
 
 
 @transaction.atomic
 def case_claim(*, case: Case, actor: Actor) -> CaseEvent:
-    """submitted → reviewing, assigned to the actor."""
-    case = _lock(case)
-    _check(case, "claim", actor, _("claimed"))
-    return _apply(
-        case, "claim", actor=actor, event_type=EventType.CLAIMED, args={"reviewer": actor}
-    )
+    """submitted → reviewing, assigned to the actor.
+
+    Side effects: as case_transition (the stale-claim timer starts; the integration's webhook).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.CLAIM, actor, _("claimed"))
+    return case_transition(case, Transition.CLAIM, actor=actor, args={"reviewer": actor})
 
 
 def _next_unassigned(actor: Any) -> Case | None:
@@ -97,18 +113,21 @@ def case_claim_next(*, actor: Actor) -> CaseEvent | None:
 
 @transaction.atomic
 def case_assign(*, case: Case, actor: Actor, reviewer: Any) -> CaseEvent:
-    """A supervisor assigns (or reassigns) the case to a reviewer."""
-    case = _lock(case)
-    _check(case, "assign", actor, _("assigned"))
-    _reviewer(reviewer)
+    """A supervisor assigns (or reassigns) the case to a reviewer.
+
+    Side effects: as case_transition (the stale-claim timer starts; a webhook when the case
+    leaves the queue).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.ASSIGN, actor, _("assigned"))
+    _require_reviewer(reviewer)
     previous = case.assignee_id
     if previous == reviewer.pk:
         raise InvalidInput(_("The case is already assigned to %(user)s.") % {"user": reviewer})
-    return _apply(
+    return case_transition(
         case,
-        "assign",
+        Transition.ASSIGN,
         actor=actor,
-        event_type=EventType.ASSIGNED,
         data={"assignee": reviewer.pk, "previous_assignee": previous},
         args={"reviewer": reviewer},
     )
@@ -116,20 +135,22 @@ def case_assign(*, case: Case, actor: Actor, reviewer: Any) -> CaseEvent:
 
 @transaction.atomic
 def case_release(*, case: Case, actor: Actor, reason: str) -> CaseEvent:
-    """reviewing → submitted: back to the queue, with a reason."""
-    case = _lock(case)
-    _check(case, "release", actor, _("released"))
+    """reviewing → submitted: back to the queue, with a reason.
+
+    Side effects: as case_transition (the stale-claim timer stops; the integration's webhook).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.RELEASE, actor, _("released"))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
             _("Say why the case goes back to the queue."),
             field_errors={"reason": [_("A reason is required.")]},
         )
-    return _apply(
+    return case_transition(
         case,
-        "release",
+        Transition.RELEASE,
         actor=actor,
-        event_type=EventType.RELEASED,
         message=reason,
         data={"previous_assignee": case.assignee_id},
     )
@@ -139,12 +160,15 @@ def case_release(*, case: Case, actor: Actor, reason: str) -> CaseEvent:
 def document_set_verdict(
     *, document: Document, actor: Actor, verdict: str, reason_code: str = ""
 ) -> CaseEvent:
-    """The assignee accepts a document or asks for a new upload of it, with a reason."""
-    case = _lock(document.case)
+    """The assignee accepts a document or asks for a new upload of it, with a reason.
+
+    Side effects: the document's verdict; the stale-claim timer starts again; one event.
+    """
+    case = case_lock(document.case)
     if case.state != CaseState.REVIEWING:
         raise InvalidState(_("Documents are reviewed only while the case is under review."))
     if not rules.is_assignee(case, actor):
-        raise _deny(case, actor, _("review documents of"))
+        raise refuse(case, actor, _("review documents of"))
     document = Document.objects.select_for_update().get(pk=document.pk)
     newest = case.documents.filter(slot=document.slot).order_by("-version").first()
     if newest is None or newest.pk != document.pk:
@@ -152,15 +176,17 @@ def document_set_verdict(
     if verdict not in (Verdict.ACCEPTED, Verdict.REUPLOAD_REQUESTED):
         raise InvalidInput(_("Choose accept or request a new upload."))
     reasons = (
-        _reasons([reason_code], Decision.REUPLOAD) if verdict == Verdict.REUPLOAD_REQUESTED else []
+        reasons_for([reason_code], Decision.REUPLOAD)
+        if verdict == Verdict.REUPLOAD_REQUESTED
+        else []
     )
     now = timezone.now()
-    document.verdict, document.verdict_at, document.verdict_by = verdict, now, _actor_user(actor)
+    document.verdict, document.verdict_at, document.verdict_by = verdict, now, user_or_none(actor)
     document.verdict_reason = reasons[0] if reasons else None
     document.save(update_fields=["verdict", "verdict_at", "verdict_by", "verdict_reason"])
     case.reviewer_activity_at = now
     case.save(update_fields=["reviewer_activity_at"])
-    return record_case_event(
+    event = record_case_event(
         case=case,
         event_type=EventType.DOCUMENT_VERDICT,
         actor=actor,
@@ -176,6 +202,8 @@ def document_set_verdict(
         file_sha256=document.sha256,
         now=now,
     )
+    outbox_dispatch(event)
+    return event
 
 
 @transaction.atomic
@@ -187,12 +215,16 @@ def case_request_materials(
     message: str,
     slots: Sequence[str] | None = None,
 ) -> CaseEvent:
-    """reviewing → needs_materials: which items, why, and a message. Pauses the clock."""
-    case = _lock(case)
-    _check(case, "request_materials", actor, _("sent back for materials"))
-    _no_pending(case)
-    reasons = _reasons(reason_codes, Decision.REQUEST_MATERIALS)
-    chosen = _slots_for(case, reasons, slots)
+    """reviewing → needs_materials: which items, why, and a message.
+
+    Side effects: the material request; as case_transition (the clock pauses and the response
+    window opens; the applicant's e-mail; the integration's webhook).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.REQUEST_MATERIALS, actor, _("sent back for materials"))
+    require_no_pending_proposal(case)
+    reasons = reasons_for(reason_codes, Decision.REQUEST_MATERIALS)
+    chosen = slots_for(case, reasons, slots)
     if not chosen:
         raise InvalidInput(
             _("Choose at least one item the applicant must provide again."),
@@ -205,12 +237,13 @@ def case_request_materials(
             field_errors={"message": [_("A message is required.")]},
         )
     now = timezone.now()
-    request = _open_material_request(case, actor, reasons, chosen, message, now)
-    return _apply(
+    request = material_request_open(
+        case, actor=actor, reasons=reasons, slots=chosen, message=message, now=now
+    )
+    return case_transition(
         case,
-        "request_materials",
+        Transition.REQUEST_MATERIALS,
         actor=actor,
-        event_type=EventType.MATERIALS_REQUESTED,
         reason_codes=request.reason_codes,
         message=message,
         data={"request": request.pk, "slots": chosen},
@@ -221,23 +254,18 @@ def case_request_materials(
 @transaction.atomic
 def case_approve(*, case: Case, actor: Actor, note: str = "") -> CaseEvent:
     """reviewing → approved by the assignee; where four-eyes applies, records the proposal
-    instead and returns its event. Stops the clock."""
-    case = _lock(case)
-    _check(case, "approve", actor, _("approved"))
-    _no_pending(case)
-    _require_accepted_documents(case)
+    instead and returns its event.
+
+    Side effects: as case_transition (the clock stops; the applicant's e-mail; the webhook), or
+    as proposal_record.
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.APPROVE, actor, _("approved"))
+    require_no_pending_proposal(case)
+    require_accepted_documents(case)
     if four_eyes_required(case, Decision.APPROVE):
-        return _propose(case, actor=actor, decision=Decision.APPROVE, note=note)
-    now = timezone.now()
-    return _apply(
-        case,
-        "approve",
-        actor=actor,
-        event_type=EventType.APPROVED,
-        data={"note": note},
-        at=now,
-        args={"now": now},
-    )
+        return proposal_record(case, actor=actor, decision=Decision.APPROVE, note=note)
+    return perform_approval(case, actor=actor, data={"note": note})
 
 
 @transaction.atomic
@@ -251,14 +279,18 @@ def case_reject(
     note: str = "",
 ) -> CaseEvent:
     """reviewing → rejected with reasons; retry or final follows from them. Fraud reasons need a
-    second signature, in which case the proposal is recorded instead."""
-    case = _lock(case)
-    _check(case, "reject", actor, _("rejected"))
-    _no_pending(case)
-    reasons = _reasons(reason_codes, Decision.REJECT)
-    chosen = _slots_for(case, reasons, slots) if all(r.is_retryable for r in reasons) else []
+    second signature, in which case the proposal is recorded instead.
+
+    Side effects: as perform_rejection (the items to re-upload; the clock stops; the applicant's
+    e-mail; the webhook), or as proposal_record.
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.REJECT, actor, _("rejected"))
+    require_no_pending_proposal(case)
+    reasons = reasons_for(reason_codes, Decision.REJECT)
+    chosen = slots_for(case, reasons, slots) if all(r.is_retryable for r in reasons) else []
     if four_eyes_required(case, Decision.REJECT, reasons):
-        return _propose(
+        return proposal_record(
             case,
             actor=actor,
             decision=Decision.REJECT,
@@ -267,7 +299,7 @@ def case_reject(
             message=message,
             note=note,
         )
-    return _do_reject(
+    return perform_rejection(
         case, actor=actor, reasons=reasons, slots=chosen, message=message, data={"note": note}
     )
 
@@ -282,18 +314,20 @@ def _freeze_reason_allowed(case: Case, actor: Actor, reason: ReasonCode) -> bool
 
 @transaction.atomic
 def case_freeze(*, case: Case, actor: Actor, reason_code: str, note: str = "") -> CaseEvent:
-    """Freeze the account behind the case. Stops the clock. The applicant is told without the
-    reason when it is a fraud reason (no tipping-off)."""
-    case = _lock(case)
-    _check(case, "freeze", actor, _("frozen"))
-    (reason,) = _reasons([reason_code], Decision.FREEZE)
+    """Freeze the account behind the case. The applicant is told without the reason when it is
+    a fraud reason (no tipping-off).
+
+    Side effects: as case_transition (the clock stops; the applicant's e-mail; the webhook).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.FREEZE, actor, _("frozen"))
+    (reason,) = reasons_for([reason_code], Decision.FREEZE)
     if not _freeze_reason_allowed(case, actor, reason):
-        raise _deny(case, actor, _("freeze with reason %(code)s") % {"code": reason.code})
-    return _apply(
+        raise refuse(case, actor, _("freeze with reason %(code)s") % {"code": reason.code})
+    return case_transition(
         case,
-        "freeze",
+        Transition.FREEZE,
         actor=actor,
-        event_type=EventType.FROZEN,
         reason_codes=[reason.code],
         data={"note": note, "previous_assignee": case.assignee_id},
         args={"reason": reason},
@@ -305,18 +339,21 @@ def case_unfreeze(
     *, case: Case, actor: Actor, reason_code: str, note: str, reviewer: Any = None
 ) -> CaseEvent:
     """Propose unfreezing (always four-eyes): a second person's countersignature moves the case
-    back to reviewing, assigned to `reviewer` (default: the proposer)."""
-    case = _lock(case)
-    _check(case, "unfreeze", actor, _("unfrozen"))
-    (reason,) = _reasons([reason_code], Decision.UNFREEZE)
+    back to reviewing, assigned to `reviewer` (default: the proposer).
+
+    Side effects: as proposal_record (a pending proposal and its event).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.UNFREEZE, actor, _("unfrozen"))
+    (reason,) = reasons_for([reason_code], Decision.UNFREEZE)
     note = (note or "").strip()
     if not note:
         raise InvalidInput(
             _("Explain why the account can be unfrozen."),
             field_errors={"note": [_("A note is required.")]},
         )
-    reviewer = _reviewer(reviewer or actor)
-    return _propose(
+    reviewer = _require_reviewer(reviewer or actor)
+    return proposal_record(
         case,
         actor=actor,
         decision=Decision.UNFREEZE,
@@ -328,10 +365,14 @@ def case_unfreeze(
 
 @transaction.atomic
 def case_close(*, case: Case, actor: Actor, reason_code: str, note: str = "") -> CaseEvent:
-    """Close the case for good (the record and its history stay). Stops the clock."""
-    case = _lock(case)
-    _check(case, "close", actor, _("closed"))
-    (reason,) = _reasons([reason_code], Decision.CLOSE)
+    """Close the case for good (the record and its history stay).
+
+    Side effects: an open material request is settled; as case_transition (the clock stops;
+    the applicant's e-mail; the webhook).
+    """
+    case = case_lock(case)
+    transition_check(case, Transition.CLOSE, actor, _("closed"))
+    (reason,) = reasons_for([reason_code], Decision.CLOSE)
     if rules.is_owner(case, actor) and not rules.is_supervisor(actor):
         allowed = reason.code in APPLICANT_CLOSE_REASONS
     elif rules.is_system(actor):
@@ -339,16 +380,13 @@ def case_close(*, case: Case, actor: Actor, reason_code: str, note: str = "") ->
     else:
         allowed = True
     if not allowed:
-        raise _deny(case, actor, _("close with reason %(code)s") % {"code": reason.code})
+        raise refuse(case, actor, _("close with reason %(code)s") % {"code": reason.code})
     now = timezone.now()
-    open_request = case.open_material_request()
-    if open_request is not None:
-        MaterialRequest.objects.filter(pk=open_request.pk).update(resolved_at=now)
-    return _apply(
+    material_requests_resolve(case, now=now)
+    return case_transition(
         case,
-        "close",
+        Transition.CLOSE,
         actor=actor,
-        event_type=EventType.CLOSED,
         reason_codes=[reason.code],
         data={"note": note},
         at=now,

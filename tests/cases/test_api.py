@@ -267,7 +267,7 @@ def test_throttling_per_key(db, settings):
     from rest_framework.settings import api_settings
 
     api_settings.reload()
-    from cases.api.auth import PerKeyThrottle
+    from cases.integrations.api.auth import PerKeyThrottle
 
     PerKeyThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:

@@ -16,10 +16,12 @@ from PIL import Image, ImageDraw, ImageFilter
 from accounts.models import User
 from accounts.roles import Role
 from cases import services
-from cases.checks import image_quality, number_problem
+from cases.checks.findings import number_problem
+from cases.checks.pictures import image_quality
+from cases.checks.run import case_run_checks, checks_run_requested, signal_clear
+from cases.enqueue import RUN_CHECKS, enqueue
 from cases.errors import InvalidInput, InvalidState, NotPermitted
 from cases.models import Case, CaseEvent, Document, Program, Signal
-from cases.services.checks import case_run_checks, checks_run_requested
 from cases.states import (
     CaseState,
     EventType,
@@ -307,10 +309,8 @@ def test_an_open_high_signal_needs_a_second_signature_until_cleared(
     (signal,) = Signal.objects.filter(case=case, status=SignalStatus.OPEN)
     # The maker cannot clear it (that would skip the second signature); a second person can.
     with pytest.raises(NotPermitted):
-        services.signal_clear(signal=signal, actor=reviewer, note="It is fine, trust me.")
-    services.signal_clear(
-        signal=signal, actor=make_senior(), note="Device replaced; checked by call."
-    )
+        signal_clear(signal=signal, actor=reviewer, note="It is fine, trust me.")
+    signal_clear(signal=signal, actor=make_senior(), note="Device replaced; checked by call.")
     services.case_approve(case=Case.objects.get(pk=case.pk), actor=reviewer)
     assert Case.objects.get(pk=case.pk).state == CaseState.APPROVED
 
@@ -336,18 +336,18 @@ def test_clearing_a_signal_needs_a_note_and_the_right_person(
     medium = Signal.objects.get(case=case, kind=SignalKind.PROFILE_MISMATCH)  # medium
     events = CaseEvent.objects.filter(case=case).count()
     with pytest.raises(InvalidInput):
-        services.signal_clear(signal=medium, actor=reviewer, note="  ")
+        signal_clear(signal=medium, actor=reviewer, note="  ")
     for someone in (other_reviewer, auditor, applicant, senior):
         with pytest.raises(NotPermitted):
-            services.signal_clear(signal=medium, actor=someone, note="Fine.")
+            signal_clear(signal=medium, actor=someone, note="Fine.")
     for someone in (reviewer, other_reviewer, auditor, applicant):
         with pytest.raises(NotPermitted):
-            services.signal_clear(signal=high, actor=someone, note="Fine.")
+            signal_clear(signal=high, actor=someone, note="Fine.")
     assert Signal.objects.filter(case=case, status=SignalStatus.OPEN).count() == 2
     assert CaseEvent.objects.filter(case=case).count() == events
     # The assignee clears the medium one; a second person who may countersign the high one.
-    services.signal_clear(signal=medium, actor=reviewer, note="Married name; ID shows it.")
-    services.signal_clear(signal=high, actor=supervisor, note="Known test device.")
+    signal_clear(signal=medium, actor=reviewer, note="Married name; ID shows it.")
+    signal_clear(signal=high, actor=supervisor, note="Known test device.")
     high.refresh_from_db()
     assert (high.status, high.resolved_by, high.resolution_note) == (
         SignalStatus.CLEARED,
@@ -359,7 +359,7 @@ def test_clearing_a_signal_needs_a_note_and_the_right_person(
     assert event.data == {"signal": high.pk, "kind": "device_risk", "note": "Known test device."}
     assert CaseEvent.objects.filter(case=case).count() == events + 2
     with pytest.raises(InvalidState):
-        services.signal_clear(signal=high, actor=supervisor, note="Again.")
+        signal_clear(signal=high, actor=supervisor, note="Again.")
     # A cleared finding stays cleared when the checks run again.
     assert run(case).raised == []
     assert Signal.objects.get(pk=high.pk).status == SignalStatus.CLEARED
@@ -407,7 +407,7 @@ def test_an_approval_looks_at_what_the_pending_checks_will_find(
 def test_a_case_whose_checks_keep_failing_does_not_block_the_others(
     db: None, matching_applicant: User, monkeypatch: Any
 ) -> None:
-    from cases.services import checks as check_service
+    from cases.checks import run as check_service
 
     broken = submitted_case(matching_applicant)
     fine = submitted_case(matching_applicant, device_risk_flags=["rooted"])
@@ -443,7 +443,12 @@ def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
     with django_capture_on_commit_callbacks() as callbacks:
         case = submitted_case(matching_applicant, device_risk_flags=["rooted"])
     assert case.checks_requested_at is not None
-    assert any(getattr(getattr(c, "func", None), "__name__", "") == "_enqueue" for c in callbacks)
+    assert any(
+        getattr(c, "func", None) is enqueue
+        and c.args == (RUN_CHECKS,)  # type: ignore[attr-defined]
+        and c.keywords == {"case_id": case.pk}  # type: ignore[attr-defined]
+        for c in callbacks
+    )
     # Nothing ran yet (the message was "lost"): too early for the safety net...
     assert checks_run_requested() == 0
     # ...a minute later it runs them, once.
@@ -562,7 +567,8 @@ def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
 def test_a_band_many_pictures_share_is_left_out_and_the_copy_still_found(
     db: None, matching_applicant: User, settings: Any
 ) -> None:
-    from cases.checks import hash_bands, similar_pictures
+    from cases.checks.findings import similar_pictures
+    from cases.checks.pictures import hash_bands
     from cases.models import DocumentHashBand
 
     settings.CHECK_DUPLICATE_CANDIDATES = 2

@@ -22,8 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cases.calendar import build_calendar
-from cases.sla import (
+from cases.sla.business_time import (
     BusinessCalendar,
     CalendarError,
     add_business_days,
@@ -31,6 +30,7 @@ from cases.sla import (
     business_time_between,
     next_opening,
 )
+from cases.sla.calendar import build_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = timedelta(hours=9)

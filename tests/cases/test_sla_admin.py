@@ -6,8 +6,8 @@ from datetime import date
 
 from django.urls import reverse
 
-from cases.calendar import business_calendar
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
+from cases.sla.calendar import business_calendar
 from cases.states import Priority, ProgramCode
 from tests.conftest import signed_in
 

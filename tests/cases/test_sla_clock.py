@@ -14,11 +14,11 @@ import time_machine
 
 from accounts.models import User
 from cases import services
-from cases.calendar import business_calendar
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, CaseEvent, SlaClock, SlaPolicy
-from cases.selectors import case_eta
-from cases.services.clock import case_sla_retarget, elapsed, open_clock, remaining
+from cases.sla.calendar import business_calendar
+from cases.sla.clock import case_sla_retarget
+from cases.sla.selectors import case_eta, elapsed, open_clock, remaining
 from cases.states import ClockStatus, EventType, Priority, ProgramCode, SegmentKind, Slot
 from tests.factories import accept_all, submitted_case, upload
 
@@ -138,7 +138,7 @@ def test_resubmit_resumes_the_clock_with_the_remaining_business_time_across_spri
     ]
     # The due date moved by exactly the paused business time: Fri 02-13 10:00 + 32h29m48s.
     calendar = business_calendar()
-    from cases.sla import business_time_between
+    from cases.sla.business_time import business_time_between
 
     assert business_time_between(calendar, at(2, 13, 10), case.sla_due_at) == timedelta(
         hours=32, minutes=29, seconds=48

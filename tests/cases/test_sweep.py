@@ -21,7 +21,7 @@ from accounts.roles import Role
 from cases import services
 from cases.models import Case, CaseEvent, Notification, SlaClock
 from cases.notifications import render_notification
-from cases.services.sweep import SweepResult, sla_sweep
+from cases.sla.sweep import SweepResult, sla_sweep
 from cases.states import CaseState, EventType, Priority, Slot
 from tests.conftest import make_user
 from tests.factories import submitted_case
@@ -306,14 +306,14 @@ def test_a_case_breached_before_a_pause_is_not_warned_after_it(db, applicant, re
     assert case.sla_at_risk_at is None
     assert nothing(sweep_at(at(3, 3, 14, 1)))
     assert not events(case, EventType.SLA_AT_RISK)
-    from cases.selectors import case_eta
+    from cases.sla.selectors import case_eta
 
     with time_machine.travel(at(3, 3, 14, 1), tick=False), translation.override("en"):
         assert "taking longer than it should" in case_eta(case).describe()
 
 
 def test_a_longer_target_lifts_a_breach_and_the_ledger_decides_again(db, applicant, supervisor):
-    from cases.services.clock import case_sla_retarget
+    from cases.sla.clock import case_sla_retarget
 
     case = submit_at(applicant, at(3, 2, 10))
     assert sweep_at(at(3, 3, 11)).breached == 1

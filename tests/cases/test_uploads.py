@@ -14,9 +14,9 @@ from django.conf import settings
 from PIL import Image
 
 from cases import services
+from cases.checks.sanitise import UploadRefused
 from cases.models import CaseEvent, Document
 from cases.states import ProgramCode, Slot
-from cases.uploads import UploadRefused
 from tests.factories import draft_case, png_bytes
 
 

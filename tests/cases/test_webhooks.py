@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.actors import IntegrationActor
+from cases.integrations.webhooks import webhook_deliver, webhooks_deliver_due
 from cases.models import (
     Case,
     CaseEvent,
@@ -43,7 +44,6 @@ from cases.models import (
 from cases.states import FILE_SLOTS, EventType
 from cases.tasks import deliver_webhook
 from cases.tasks import webhooks_deliver_due as webhooks_deliver_due_task
-from cases.webhooks import webhook_deliver, webhooks_deliver_due
 from kycreview.celery import app
 from tests.cases.test_notifications import empty_queue, queued_tasks  # noqa: F401
 from tests.conftest import make_user, signed_in
@@ -695,7 +695,7 @@ def test_a_real_worker_delivers_on_commit_and_the_sweep_task_retries(
 
 
 def test_a_fraud_freeze_names_no_reason_to_the_wallet(db) -> None:
-    from cases.webhooks import _disclosed_codes
+    from cases.integrations.webhooks import _disclosed_codes
 
     forged = CaseEvent(event_type=EventType.FROZEN, reason_codes=["DOC_FORGED"])
     theft = CaseEvent(event_type=EventType.FROZEN, reason_codes=["THEFT_REPORTED"])
@@ -717,7 +717,7 @@ def test_a_fraud_freeze_names_no_reason_to_the_wallet(db) -> None:
     ],
 )
 def test_internal_receivers_are_refused(settings: Any, url: str) -> None:
-    from cases.webhooks import webhook_host_allowed
+    from cases.integrations.webhooks import webhook_host_allowed
 
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     assert not webhook_host_allowed(url)
@@ -726,7 +726,7 @@ def test_internal_receivers_are_refused(settings: Any, url: str) -> None:
 
 
 def test_the_admin_form_refuses_an_internal_receiver(db, settings: Any) -> None:
-    from cases.admin.webhooks import WebhookSubscriptionForm
+    from cases.integrations.admin import WebhookSubscriptionForm
 
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     integration = Integration.objects.create(name="ssrf-wallet")

@@ -182,8 +182,8 @@ CLEAR_SIGNAL = {
 
 @pytest.mark.parametrize("who", list(CLEAR_SIGNAL))
 def test_clear_signal_permission_matrix(request, world, who):
+    from cases.checks.run import case_run_checks
     from cases.models import Signal
-    from cases.services import case_run_checks
     from cases.states import SignalStatus
 
     case: Case = world["assigned"]
@@ -400,7 +400,7 @@ def test_reading_the_case_keeps_the_claim_alive(db, applicant, reviewer):
     import time_machine
     from django.utils import timezone
 
-    from cases.services.sweep import sla_sweep
+    from cases.sla.sweep import sla_sweep
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):
@@ -526,7 +526,7 @@ def test_queue_order_cannot_be_overridden_from_the_url(db, applicant, supervisor
 def test_a_long_queue_says_more_than_the_cap_and_offers_no_select_all(
     db, applicant, supervisor, reviewer, monkeypatch
 ):
-    from cases.admin.workbench import CappedCountPaginator, UnassignedCaseAdmin
+    from cases.admin.queues import CappedCountPaginator, UnassignedCaseAdmin
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)
     monkeypatch.setattr(UnassignedCaseAdmin, "list_per_page", 1)

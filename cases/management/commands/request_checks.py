@@ -13,9 +13,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
+from cases.checks.run import checks_request_many, documents_backfill_hashes
 from cases.management.commands.verify_audit_chain import find_case
 from cases.models import Case
-from cases.services.checks import checks_request_many, documents_backfill_hashes
 
 
 class Command(BaseCommand):

@@ -9,9 +9,8 @@ from django.utils.translation import get_language
 from rest_framework import serializers
 
 from cases.models import Case, CaseEvent, ExternalApplicant, ReasonCode, reasons_told
-from cases.notifications import APPLICANT_EVENTS
-from cases.selectors import case_eta
-from cases.states import CaseState, EventType, ProgramCode, Slot
+from cases.sla.selectors import case_eta
+from cases.states import CaseState, ProgramCode, Slot
 from cases.validation import declared_data_errors
 
 
@@ -173,9 +172,6 @@ class HistorySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     def get_message(self, event: CaseEvent) -> str:
         return event.message_told
-
-
-HISTORY_EVENTS = APPLICANT_EVENTS | {EventType.CREATED, EventType.DOCUMENT_UPLOADED}
 
 
 class UploadSerializer(serializers.Serializer):  # type: ignore[type-arg]

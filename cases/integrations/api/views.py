@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from uuid import UUID, uuid4
 
-from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -21,14 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
-from accounts.roles import Role
 from cases import services
 from cases.actors import Actor
-from cases.api.auth import IntegrationPrincipal
-from cases.api.errors import error
-from cases.api.serializers import (
-    HISTORY_EVENTS,
+from cases.audit import client_ip, record_access
+from cases.checks.sanitise import oversized_request
+from cases.integrations.api.auth import IntegrationPrincipal
+from cases.integrations.api.errors import error
+from cases.integrations.api.serializers import (
     CaseCreateSerializer,
     CaseFilterSerializer,
     CasePageSerializer,
@@ -38,17 +36,22 @@ from cases.api.serializers import (
     HistorySerializer,
     UploadSerializer,
 )
-from cases.audit import client_ip, record_access
+from cases.integrations.applicants import integration_applicant
 from cases.models import (
     AccessKind,
     Case,
-    ExternalApplicant,
     IdempotencyRecord,
     Integration,
     Program,
 )
+from cases.selectors import (
+    case_for_integration,
+    case_for_staff,
+    case_history,
+    cases_for_integration,
+    cases_for_staff,
+)
 from cases.states import Slot
-from cases.uploads import oversized_request
 
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409, 413, 415, 429)}
 CASE_ID = OpenApiParameter(
@@ -57,12 +60,13 @@ CASE_ID = OpenApiParameter(
 READ, WRITE, DOCS = "cases:read", "cases:write", "documents:write"
 
 
-def scoped_cases(request: Request) -> Any:
-    cases = Case.objects.select_related("program")
+def scoped_cases(request: Request) -> QuerySet[Case]:
+    """What the caller may read: an integration its own cases; staff (view_all_cases, see
+    ApiAccess) every case."""
     user = request.user
     if isinstance(user, IntegrationPrincipal):
-        return cases.filter(integration=user.integration.name)
-    return cases
+        return cases_for_integration(user.integration.name)
+    return cases_for_staff(user)
 
 
 def actor_of(request: Request) -> Actor:
@@ -72,38 +76,12 @@ def actor_of(request: Request) -> Actor:
 
 
 def case_of(request: Request, uuid: Any) -> Case:
-    """The integration's own case, or 404 (another integration's case does not exist here, and
-    neither does an id that is not a UUID)."""
-    try:
-        wanted = UUID(str(uuid))
-    except ValueError as exc:
-        raise NotFound() from exc
-    return get_object_or_404(scoped_cases(request), uuid=wanted)
-
-
-def applicant_for(integration: Integration, external_id: str) -> User:
-    """The user who owns this external applicant's cases, made on first use. They never sign in
-    and get no e-mail (the `.invalid` domain, which sign-up refuses): the wallet tells its users,
-    from our webhooks. Two first requests at once end with the same user."""
-    link = ExternalApplicant.objects.filter(
-        integration=integration, external_id=external_id
-    ).first()
-    if link is not None:
-        return link.user
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                email=f"ext-{uuid4().hex}@{integration.name}.integration.invalid"
-            )
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            user.groups.add(Group.objects.get(name=Role.APPLICANT))
-            ExternalApplicant.objects.create(
-                integration=integration, external_id=external_id, user=user
-            )
-            return user
-    except IntegrityError:
-        return ExternalApplicant.objects.get(integration=integration, external_id=external_id).user
+    """The caller's case, or 404 (another integration's case does not exist here, and neither
+    does an id that is not a UUID)."""
+    user = request.user
+    if isinstance(user, IntegrationPrincipal):
+        return case_for_integration(user.integration.name, uuid)
+    return case_for_staff(user, uuid)
 
 
 class CasePagination(CursorPagination):
@@ -212,7 +190,9 @@ class CaseListCreate(APIView):
                 declared[field] = data[field]
         case = services.case_create(
             program=program,
-            applicant=applicant_for(principal.integration, data["external_id"]),
+            applicant=integration_applicant(
+                integration=principal.integration, external_id=data["external_id"]
+            ),
             actor=principal.actor,
             declared=declared,
         )
@@ -253,8 +233,7 @@ class CaseHistory(APIView):
     )
     def get(self, request: Request, uuid: Any) -> Response:
         case = case_of(request, uuid)
-        events = case.events.filter(event_type__in=HISTORY_EVENTS).order_by("seq")
-        return Response(HistorySerializer(events, many=True).data)
+        return Response(HistorySerializer(case_history(case), many=True).data)
 
 
 class CaseUpload(APIView):

@@ -1,6 +1,8 @@
+"""The REST API v1's routes, mounted at /api/v1/ by kycreview/urls.py."""
+
 from django.urls import path, re_path
 
-from cases.api import views
+from cases.integrations.api import views
 
 urlpatterns = [
     path("cases/", views.CaseListCreate.as_view(), name="api-cases"),

@@ -1,11 +1,11 @@
 """The SLA sweep (DESIGN §5): one periodic pass that finds due work through indexed columns.
 
 Each action claims its row inside its own transaction (locked by primary key, the timer compared
-with the value the selection saw, then cleared), then acts through the services and writes its
-event. A second sweep,
-or a sweep in another process, finds the timer already moved and does nothing: no reminder,
-breach, escalation or close happens twice. A failure rolls back its claim, so the next sweep
-tries that row again; it does not stop the rest of the sweep.
+with the value the selection saw, then cleared), then acts through the services or writes its
+event and hands it to the outbox. A second sweep, or a sweep in another process, finds the timer
+already moved and does nothing: no reminder, breach, escalation or close happens twice. A failure
+rolls back its claim, so the next sweep tries that row again; it does not stop the rest of the
+sweep.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ from django.utils.translation import gettext as _
 from cases.actors import SystemActor
 from cases.audit import record_case_event
 from cases.models import Case, CaseEvent, SlaClock
-from cases.notifications import notifications_schedule_for_event
-from cases.services.clock import next_reminder_at
+from cases.outbox import outbox_dispatch
 from cases.services.review import case_close, case_release
+from cases.sla.selectors import RUNNING_STATES, next_reminder_at
 from cases.states import CaseState, EventType, Priority
 
 log = logging.getLogger(__name__)
 
 SWEEP = SystemActor("sla-sweep")
-RUNNING_STATES = (CaseState.SUBMITTED, CaseState.REVIEWING)
 
 
 @dataclass
@@ -111,7 +110,7 @@ def _event(case: Case, event_type: str, **kwargs: Any) -> CaseEvent:
         to_state=case.state,
         **kwargs,
     )
-    notifications_schedule_for_event(event)
+    outbox_dispatch(event)
     return event
 
 

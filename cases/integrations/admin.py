@@ -1,6 +1,7 @@
-"""Admin for the integrations' webhooks: supervisors (configure_programs) set up integrations and
-their subscriptions; they and the auditors (view_all_cases) read the delivery log. Deliveries are
-never added, changed or deleted here; a supervisor may only send one again (`webhook_redeliver`).
+"""The integrations in the admin: supervisors (configure_programs) set up integrations, their API
+keys and webhook subscriptions; they and the auditors (view_all_cases) read the delivery log.
+Deliveries are never added, changed or deleted here; a supervisor may only send one again
+(`webhook_redeliver`). A key is shown once, when it is made, and stored hashed.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from cases.admin.base import ReadOnly
+from cases.integrations.webhooks import webhook_host_allowed, webhook_redeliver
 from cases.models import (
+    ApiKey,
+    ApiScope,
     DeliveryStatus,
     Integration,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
 )
-from cases.webhooks import WEBHOOK_EVENT_TYPES, webhook_host_allowed, webhook_redeliver
+from cases.models.api import hash_key
+from cases.services.config import config_save
+from cases.states import WEBHOOK_EVENTS
 
 
 def _configures(request: HttpRequest) -> bool:
@@ -71,7 +78,7 @@ class WebhookSubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
 
     events = forms.MultipleChoiceField(
         label=_("events"),
-        choices=[(event.value, event.label) for event in WEBHOOK_EVENT_TYPES],
+        choices=[(event.value, event.label) for event in WEBHOOK_EVENTS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave every box empty to receive every change of state."),
@@ -239,3 +246,73 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("integration", "label", "scopes")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Supervisors create keys (shown once, stored hashed) and revoke them; nobody edits one."""
+
+    form = ApiKeyForm
+    list_display = (
+        "integration",
+        "label",
+        "prefix",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("integration",)
+    actions = ["revoke"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return user.has_perm("cases.configure_programs") or user.has_perm("cases.view_all_cases")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.configure_programs")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and request.user.has_perm("cases.configure_programs")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        if not request.user.has_perm("cases.configure_programs"):
+            return {}
+        return super().get_actions(request)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            return
+        obj.prefix, key = ApiKey.new_secret()
+        obj.key_hash = hash_key(key)
+        config_save(obj=obj, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(
+            request,
+            gettext("The new key is shown only now; store it safely: %(key)s") % {"key": key},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for key in queryset.filter(revoked_at=None):
+            key.revoked_at = timezone.now()
+            config_save(obj=key, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(request, gettext("Revoked."), messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""The upload pipeline, shared by the portal and the API: what a file is, whether we take it, and
+"""Sanitising uploads, shared by the portal and the API: what a file is, whether we take it, and
 the clean bytes we store (DESIGN §7).
 
 - The size cap is checked before the file is read whole (`MAX_UPLOAD_BYTES`; the views also refuse
@@ -8,14 +8,14 @@ the clean bytes we store (DESIGN §7).
 - Images are fully decoded by Pillow under a lowered pixel limit where the decompression-bomb
   warning is an error, turned upright from their EXIF orientation, and re-encoded without any
   metadata (no GPS, no camera serial); a thumbnail is made for reviewers.
-- PDFs are parsed in a separate process with a time limit and must have at least one page.
+- PDFs are parsed and rewritten (cases/checks/pdf_sanitiser.py) in a separate process with a
+  time limit, and must have at least one page.
 - Nothing here touches the database or the disk; `document_upload` stores the result.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import sys
 import warnings
@@ -28,7 +28,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cases.checks import perceptual_hash
+from cases.checks.pictures import perceptual_hash, source_software
 from cases.errors import InvalidInput
 from cases.states import SLOT_KINDS, MaterialKind, Slot
 
@@ -67,7 +67,7 @@ class CleanUpload:
     # The software the original file names in its metadata (before it was stripped), for the
     # editing-software check; never the metadata itself.
     software: str = ""
-    # The picture's perceptual hash (cases.checks), from the image already decoded here.
+    # The picture's perceptual hash (cases.checks.pictures), from the image already decoded here.
     perceptual_hash: str = ""
 
 
@@ -238,33 +238,6 @@ def _clean_image(content: bytes) -> tuple[bytes, str, bytes, str, str]:
     return cleaned, IMAGE_TYPES[fmt], _thumbnail(upright), software, perceptual_hash(upright)
 
 
-_XMP_TOOL = re.compile(rb"CreatorTool(?:>|=\")([^<\"]{1,200})")
-_EXIF_SOFTWARE = (0x0131, 0x000B)  # Software, ProcessingSoftware
-
-
-def source_software(image: Image.Image) -> str:
-    """The programs an image's metadata says made it: EXIF Software, XMP CreatorTool, PNG
-    "Software" text, a JPEG comment (GIMP writes one). At most 200 characters."""
-    found: list[str] = []
-    try:
-        exif = image.getexif()
-        found += [str(exif.get(tag, "")) for tag in _EXIF_SOFTWARE]
-    except (OSError, ValueError, SyntaxError):
-        pass
-    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8", "replace")
-    found += [m.decode("utf-8", "replace") for m in _XMP_TOOL.findall(xmp)]
-    for key in ("Software", "comment"):
-        value = image.info.get(key)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str):
-            found.append(value)
-    cleaned = [" ".join(v.replace("\x00", " ").split()) for v in found]
-    return "; ".join(dict.fromkeys(v for v in cleaned if v))[:200]
-
-
 def _pixel_flood(width: int, height: int) -> UploadRefused:
     return UploadRefused(
         _("The image has too many pixels to be a photo of a document. Upload a normal photo.")
@@ -301,7 +274,7 @@ def _clean_pdf(content: bytes) -> bytes:
     )
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "cases.pdfcheck"],
+            [sys.executable, "-m", "cases.checks.pdf_sanitiser"],
             input=content,
             capture_output=True,
             timeout=PDF_CHECK_SECONDS,

@@ -1,9 +1,10 @@
-"""`python -m cases.pdfcheck < in.pdf > out.pdf`: parse a PDF and write back its pages only.
+"""`python -m cases.checks.pdf_sanitiser < in.pdf > out.pdf`: parse a PDF and write back its pages
+only.
 
-Run by cases/uploads.py in a child process with a time limit, so a hostile PDF can neither hang
-nor crash the web process. The output keeps the pages (and what they draw) and drops the
-document-level JavaScript, open actions, page actions, attachments and metadata. Exit status 0
-with the new PDF on stdout, or non-zero when the file does not parse or has no pages. No Django
+Run by cases/checks/sanitise.py in a child process with a time limit, so a hostile PDF can
+neither hang nor crash the web process. The output keeps the pages (and what they draw) and drops
+the document-level JavaScript, open actions, page actions, attachments and metadata. Exit status
+0 with the new PDF on stdout, or non-zero when the file does not parse or has no pages. No Django
 here: only the bytes on stdin.
 """
 

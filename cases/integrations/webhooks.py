@@ -1,17 +1,17 @@
-"""Signed webhooks to the integration that created a case, through an outbox like the e-mails.
+"""Signed webhooks to the integration that created a case, through the outbox like the e-mails.
 
 Every change of state of a case created by an integration writes one WebhookDelivery row per
-active subscription that wants the event, in the same transaction as the event. After commit the
-Celery task `cases.deliver_webhook` tries it once; failures are retried with exponential back-off
-by the periodic sweep `cases.webhooks_deliver_due` over `next_attempt_at` (never a long countdown,
-DESIGN §5), until delivered or WEBHOOK_RETRY_HOURS old. The delivery id is the event id receivers
+active subscription that wants the event, in the same transaction as the event (cases/outbox.py
+calls `webhook_deliveries_create`). After commit the Celery task `cases.deliver_webhook` tries it
+once; failures are retried with exponential back-off by the periodic sweep
+`cases.webhooks_deliver_due` over `next_attempt_at` (never a long countdown, DESIGN §5), until
+delivered or WEBHOOK_RETRY_HOURS old. The delivery id is the event id receivers
 dedup on: every attempt of one delivery carries the same id, and per case and subscription an
 event is never sent while an earlier one is still pending, so `sequence` only goes up.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import http.client
@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.actors import Actor, actor_label
+from cases.enqueue import DELIVER_WEBHOOK, enqueue_on_commit
 from cases.models import (
     CaseEvent,
     DeliveryStatus,
@@ -42,25 +43,10 @@ from cases.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cases.states import EventType
+from cases.states import WEBHOOK_EVENTS, EventType
 
 log = logging.getLogger(__name__)
 
-# The events that change a case's state; a subscription may pick some (none picked = all).
-WEBHOOK_EVENT_TYPES = (
-    EventType.SUBMITTED,
-    EventType.CLAIMED,
-    EventType.ASSIGNED,
-    EventType.RELEASED,
-    EventType.MATERIALS_REQUESTED,
-    EventType.RESUBMITTED,
-    EventType.APPROVED,
-    EventType.REJECTED,
-    EventType.REAPPLIED,
-    EventType.FROZEN,
-    EventType.UNFROZEN,
-    EventType.CLOSED,
-)
 USER_AGENT = "kycreview-webhooks/1"
 # A claim older than this belongs to a worker that died mid-attempt; longer than any attempt.
 CLAIM_EXPIRES = timedelta(minutes=2)
@@ -81,14 +67,15 @@ def _disclosed_codes(event: CaseEvent) -> list[str]:
     return [reason.code for reason in event.reasons_told()]
 
 
-def webhooks_schedule_for_event(event: CaseEvent) -> list[WebhookDelivery]:
-    """Inside the event's transaction: queue one delivery per subscription of the case's
-    integration that wants this change of state, and try each after commit.
+def webhook_deliveries_create(event: CaseEvent) -> list[WebhookDelivery]:
+    """Inside the event's transaction: one delivery per subscription of the case's integration
+    that wants this change of state (the outbox tries each after commit).
 
-    Side effects: WebhookDelivery rows; on commit, `cases.deliver_webhook` tasks.
+    Side effects: WebhookDelivery rows.
     """
     case = event.case
-    if event.from_state == event.to_state or not case.integration:
+    changed = event.from_state != event.to_state and event.event_type in WEBHOOK_EVENTS
+    if not changed or not case.integration:
         return []
     subscriptions = [
         subscription
@@ -119,7 +106,6 @@ def webhooks_schedule_for_event(event: CaseEvent) -> list[WebhookDelivery]:
         )
         delivery.payload = webhook_payload(delivery, external_id=external_id)
         delivery.save()
-        transaction.on_commit(functools.partial(_enqueue, delivery.pk))
         deliveries.append(delivery)
     return deliveries
 
@@ -143,17 +129,6 @@ def webhook_payload(delivery: WebhookDelivery, *, external_id: str | None) -> di
         "to_state": event.to_state,
         "reason_codes": _disclosed_codes(event),
     }
-
-
-def _enqueue(delivery_pk: int) -> None:
-    from cases.tasks import deliver_webhook
-
-    try:
-        # No publish retries: a request must not hang on a dead broker. The row is the
-        # guarantee; the periodic sweep sends it.
-        deliver_webhook.apply_async(kwargs={"delivery_id": delivery_pk}, retry=False)
-    except Exception as exc:
-        log.warning("webhook delivery %s not enqueued (%s); the sweep sends it", delivery_pk, exc)
 
 
 # --- Signing ---------------------------------------------------------------------------------
@@ -402,6 +377,6 @@ def webhook_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDeli
         )
         if reset:
             log.info("webhook %s redelivered by %s", delivery.delivery_id, actor_label(actor))
-            transaction.on_commit(functools.partial(_enqueue, delivery.pk))
+            enqueue_on_commit(DELIVER_WEBHOOK, delivery_id=delivery.pk)
     delivery.refresh_from_db()
     return delivery

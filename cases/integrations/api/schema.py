@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "cases.api.auth.ApiKeyAuthentication"
+    target_class = "cases.integrations.api.auth.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -21,7 +21,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class StaffSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "cases.api.auth.StaffSessionAuthentication"
+    target_class = "cases.integrations.api.auth.StaffSessionAuthentication"
     name = "StaffSession"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

@@ -1,14 +1,14 @@
-"""The automatic checks' side effects (DESIGN §6): request a run, run it, clear a signal.
+"""The automatic checks' side effects (DESIGN §6): run them, store what they find, clear a signal,
+and catch up with runs that were asked for (the request itself is written by cases/outbox.py).
 
-A run stores what cases/checks.py finds as Signal rows, marks the findings that no longer hold
-as resolved, writes one CHECKS_UPDATED event when anything changed, and raises the priority of a
-case under review when a high-severity signal appears. A high-severity open signal makes an
+A run stores what cases/checks/findings.py finds as Signal rows, marks the findings that no longer
+hold as resolved, writes one CHECKS_UPDATED event when anything changed, and raises the priority
+of a case under review when a high-severity signal appears. A high-severity open signal makes an
 approval need a second signature (four_eyes_required).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,10 +22,13 @@ from django.utils.translation import gettext as _
 from cases import rules
 from cases.actors import SYSTEM, Actor
 from cases.audit import record_case_event
-from cases.checks import Finding, case_findings, hash_bands, image_hash
+from cases.checks.findings import Finding, case_findings
+from cases.checks.pictures import hash_bands, image_hash
+from cases.enqueue import RUN_CHECKS, enqueue
 from cases.errors import InvalidInput, InvalidState
+from cases.guards import case_lock, refuse
 from cases.models import Case, Document, DocumentHashBand, Signal
-from cases.services._common import _deny, _lock
+from cases.outbox import outbox_dispatch
 from cases.states import CaseState, EventType, Priority, SignalSeverity, SignalStatus
 
 log = logging.getLogger(__name__)
@@ -50,25 +53,6 @@ class CheckRun:
     resolved: list[Signal] = field(default_factory=list)
 
 
-def checks_request(case: Case) -> None:
-    """Ask for a run of the checks once the caller's transaction commits (the caller holds the
-    case's lock). The row's `checks_requested_at` survives a lost message: the periodic task
-    runs what is still requested a minute later."""
-    now = timezone.now()
-    Case.objects.filter(pk=case.pk).update(checks_requested_at=now)
-    case.checks_requested_at = now
-    transaction.on_commit(functools.partial(_enqueue, case.pk))
-
-
-def _enqueue(case_id: int) -> None:
-    from cases.tasks import run_checks
-
-    try:
-        run_checks.apply_async(kwargs={"case_id": case_id}, retry=False)
-    except Exception as exc:  # the row is the guarantee; the periodic task runs it
-        log.warning("checks for case %s not queued (%s); the periodic run will do it", case_id, exc)
-
-
 def case_run_checks(*, case_id: int, now: datetime | None = None) -> CheckRun | None:
     """Run every check on the case now. Running it twice changes nothing the second time.
     None when the case does not exist.
@@ -87,7 +71,7 @@ def case_run_checks(*, case_id: int, now: datetime | None = None) -> CheckRun | 
 
 @transaction.atomic
 def _store_findings(case: Case, found: list[Finding], *, now: datetime) -> CheckRun:
-    case = _lock(case)
+    case = case_lock(case)
     run = CheckRun()
     if case.state in CHECKED_STATES:
         findings = {(f.kind, f.subject): f for f in found}
@@ -142,7 +126,7 @@ def _store_findings(case: Case, found: list[Finding], *, now: datetime) -> Check
             data.update(priority_from=case.priority, priority_to=int(Priority.HIGH))
             case.priority = Priority.HIGH
             case.save(update_fields=["priority"])
-        record_case_event(
+        event = record_case_event(
             case=case,
             event_type=EventType.CHECKS_UPDATED,
             actor=SYSTEM,
@@ -151,6 +135,7 @@ def _store_findings(case: Case, found: list[Finding], *, now: datetime) -> Check
             data=data,
             now=now,
         )
+        outbox_dispatch(event)
     # Done with what was asked; a request made while this ran (a newer time) stays.
     Case.objects.filter(pk=case.pk, checks_requested_at__lte=now).update(checks_requested_at=None)
     return run
@@ -184,10 +169,10 @@ def checks_run_requested(*, now: datetime | None = None) -> int:
 def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
     """Someone dismisses a finding after looking at it, saying why (rules.may_clear_signal: a
     high-severity one only a second person who may countersign). One event."""
-    case = _lock(signal.case)
+    case = case_lock(signal.case)
     signal = Signal.objects.get(pk=signal.pk, case=case)  # the case's lock covers its signals
     if not rules.may_clear_signal(case, actor, high=signal.severity == SignalSeverity.HIGH):
-        raise _deny(case, actor, _("clear a signal of"))
+        raise refuse(case, actor, _("clear a signal of"))
     note = (note or "").strip()
     if not note:
         raise InvalidInput(
@@ -202,7 +187,7 @@ def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
     signal.resolved_by = actor  # type: ignore[assignment]
     signal.resolution_note = note
     signal.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
-    record_case_event(
+    event = record_case_event(
         case=case,
         event_type=EventType.SIGNAL_CLEARED,
         actor=actor,
@@ -211,6 +196,7 @@ def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
         data={"signal": signal.pk, "kind": signal.kind, "note": note},
         now=now,
     )
+    outbox_dispatch(event)
     return signal
 
 
@@ -269,5 +255,5 @@ def checks_request_many(cases: QuerySet[Case], *, run_here: bool = False) -> int
             if run_here:
                 case_run_checks(case_id=case_id)
             else:
-                _enqueue(case_id)
+                enqueue(RUN_CHECKS, case_id=case_id)
         count += len(batch)

@@ -1,14 +1,14 @@
-"""The review clock ledger (DESIGN §5): start, pause, resume, stop and re-target.
+"""The review clock ledger (DESIGN §5): start, pause, resume, stop and re-target, and the
+reviewer-activity timer of a claim.
 
 Called inside the case services' transactions, with the case row locked; they change the case's
 SLA columns in memory (the caller saves the case) and write the clock rows. Business time comes
-from `cases.sla` over the installation's calendar.
+from `cases.sla.business_time` over the installation's calendar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -18,72 +18,21 @@ from django.utils.translation import gettext as _
 from cases import rules
 from cases.actors import Actor, actor_label
 from cases.audit import record_case_event
-from cases.calendar import business_calendar
 from cases.errors import InvalidInput, InvalidState
-from cases.models import Case, CaseEvent, SlaClock, SlaPolicy, SlaSegment
-from cases.services._common import _deny, _lock
-from cases.sla import ZERO, BusinessCalendar, add_business_days, add_business_time
-from cases.sla import business_time_between as between
-from cases.states import CaseState, ClockStatus, EventType, SegmentKind
-
-
-@dataclass(frozen=True)
-class PolicyValues:
-    policy: SlaPolicy | None
-    target_days: int
-    at_risk_percent: int
-    response_window_days: int
-    reminder_offsets_days: tuple[int, ...]
-
-
-def policy_for(case: Case) -> PolicyValues:
-    """The policy of the case's program and priority; the program's own target when none is set."""
-    policy = SlaPolicy.objects.filter(program_id=case.program_id, priority=case.priority).first()
-    if policy is None:
-        from cases.models.sla import (
-            DEFAULT_AT_RISK_PERCENT,
-            DEFAULT_REMINDER_OFFSETS,
-            DEFAULT_RESPONSE_WINDOW_DAYS,
-        )
-
-        return PolicyValues(
-            None,
-            case.program.review_target_days,
-            DEFAULT_AT_RISK_PERCENT,
-            DEFAULT_RESPONSE_WINDOW_DAYS,
-            tuple(DEFAULT_REMINDER_OFFSETS),
-        )
-    return PolicyValues(
-        policy,
-        policy.target_days,
-        policy.at_risk_percent,
-        policy.response_window_days,
-        tuple(policy.reminder_offsets_days or ()),
-    )
-
-
-def open_clock(case: Case) -> SlaClock | None:
-    return SlaClock.objects.filter(case=case, stopped_at=None).first()
-
-
-def _open_segment(clock: SlaClock) -> SlaSegment | None:
-    return clock.segments.filter(ended_at=None).first()
-
-
-def elapsed(clock: SlaClock, *, now: datetime, calendar: BusinessCalendar) -> timedelta:
-    """Business time the clock has run: closed running segments plus the open one up to `now`."""
-    total = ZERO
-    for segment in clock.segments.filter(kind=SegmentKind.RUNNING):
-        if segment.ended_at is None:
-            total += between(calendar, segment.started_at, now)
-        else:
-            total += segment.business_time
-    return total
-
-
-def remaining(clock: SlaClock, *, now: datetime, calendar: BusinessCalendar) -> timedelta:
-    """Business time left before the target (negative once breached)."""
-    return clock.target - elapsed(clock, now=now, calendar=calendar)
+from cases.guards import case_lock, refuse
+from cases.models import Case, CaseEvent, SlaClock, SlaSegment
+from cases.outbox import outbox_dispatch
+from cases.sla.business_time import ZERO, BusinessCalendar, add_business_days, add_business_time
+from cases.sla.business_time import business_time_between as between
+from cases.sla.calendar import business_calendar
+from cases.sla.selectors import (
+    elapsed,
+    open_clock,
+    open_segment,
+    policy_for,
+    reminder_offsets,
+)
+from cases.states import CaseState, ClockStatus, EventType, SegmentKind, Transition
 
 
 def _end_segment(
@@ -143,7 +92,7 @@ def clock_pause(case: Case, *, now: datetime, by: str, reason: str) -> None:
     if clock is None:
         return
     calendar = business_calendar()
-    segment = _open_segment(clock)
+    segment = open_segment(clock)
     if segment is not None and segment.kind == SegmentKind.RUNNING:
         _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
         SlaSegment.objects.create(
@@ -153,23 +102,10 @@ def clock_pause(case: Case, *, now: datetime, by: str, reason: str) -> None:
     clock.save(update_fields=["status"])
     values = policy_for(case)
     _clear_timers(case)
-    offsets = [n for n in values.reminder_offsets_days if n < values.response_window_days]
+    offsets = reminder_offsets(values)
     case.applicant_reminders_sent = 0
     case.applicant_reminder_at = add_business_days(calendar, now, offsets[0]) if offsets else None
     case.auto_close_at = add_business_days(calendar, now, values.response_window_days)
-
-
-def next_reminder_at(case: Case, *, after_sent: int) -> datetime | None:
-    """The instant of the reminder after `after_sent` reminders, counted from the pause."""
-    values = policy_for(case)
-    offsets = [n for n in values.reminder_offsets_days if n < values.response_window_days]
-    if after_sent >= len(offsets):
-        return None
-    clock = open_clock(case)
-    segment = _open_segment(clock) if clock else None
-    if segment is None or segment.kind != SegmentKind.PAUSED:
-        return None
-    return add_business_days(business_calendar(), segment.started_at, offsets[after_sent])
 
 
 def clock_resume(case: Case, *, now: datetime, by: str, reason: str) -> None:
@@ -179,7 +115,7 @@ def clock_resume(case: Case, *, now: datetime, by: str, reason: str) -> None:
         clock_start(case, now=now, by=by, reason=reason)
         return
     calendar = business_calendar()
-    segment = _open_segment(clock)
+    segment = open_segment(clock)
     if segment is not None and segment.kind == SegmentKind.PAUSED:
         _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
         SlaSegment.objects.create(
@@ -200,7 +136,7 @@ def clock_stop(case: Case, *, now: datetime, by: str, reason: str) -> None:
     clock = open_clock(case)
     if clock is not None:
         calendar = business_calendar()
-        segment = _open_segment(clock)
+        segment = open_segment(clock)
         if segment is not None:
             _end_segment(segment, now=now, by=by, reason=reason, calendar=calendar)
         late = elapsed(clock, now=now, calendar=calendar) > clock.target
@@ -212,25 +148,30 @@ def clock_stop(case: Case, *, now: datetime, by: str, reason: str) -> None:
     case.reviewer_activity_at = None
 
 
-# What each transition does to the clock (DESIGN §3's "SLA effect" column).
-_STARTS = {"submit": "submitted", "reapply": "applied again", "unfreeze": "unfrozen"}
-_STOPS = {"approve", "reject", "freeze", "close"}
+T = Transition
+# What each transition does to the clock (DESIGN §3's "SLA effect" column); the reason is the
+# clock segment's record of why.
+_STARTS = {T.SUBMIT: "submitted", T.REAPPLY: "applied again", T.UNFREEZE: "unfrozen"}
+_STOPS = {T.APPROVE, T.REJECT, T.FREEZE, T.CLOSE}
+# Which transitions start the stale-claim timer (someone now works the case) or end it.
+_CLAIMED = {T.CLAIM, T.ASSIGN, T.UNFREEZE}
+_UNCLAIMED = {T.RELEASE, T.REQUEST_MATERIALS, T.RESUBMIT}
 
 
-def clock_on_transition(case: Case, name: str, *, actor: Actor, now: datetime) -> None:
-    """Called by the case services after a transition ran and before the case is saved."""
+def clock_on_transition(case: Case, transition: Transition, *, actor: Actor, now: datetime) -> None:
+    """Called by the transition runner after a transition ran and before the case is saved."""
     by = actor_label(actor)
-    if name in _STARTS:
-        clock_start(case, now=now, by=by, reason=_STARTS[name])
-    elif name == "request_materials":
+    if transition in _STARTS:
+        clock_start(case, now=now, by=by, reason=_STARTS[transition])
+    elif transition == T.REQUEST_MATERIALS:
         clock_pause(case, now=now, by=by, reason="materials requested")
-    elif name == "resubmit":
+    elif transition == T.RESUBMIT:
         clock_resume(case, now=now, by=by, reason="resubmitted")
-    elif name in _STOPS:
-        clock_stop(case, now=now, by=by, reason=name)
-    if name in ("claim", "assign", "unfreeze"):
+    elif transition in _STOPS:
+        clock_stop(case, now=now, by=by, reason=str(transition))
+    if transition in _CLAIMED:
         case.reviewer_activity_at = now
-    elif name in ("release", "request_materials", "resubmit"):
+    elif transition in _UNCLAIMED:
         case.reviewer_activity_at = None
 
 
@@ -240,9 +181,9 @@ def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str
 
     Side effects: the clock's target and the case's due and at-risk instants change; one event.
     """
-    case = _lock(case)
+    case = case_lock(case)
     if not rules.is_supervisor(actor):
-        raise _deny(case, actor, _("change the review target of"))
+        raise refuse(case, actor, _("change the review target of"))
     clock = open_clock(case)
     if clock is None:
         raise InvalidState(_("This case has no running review clock to re-target."))
@@ -277,7 +218,7 @@ def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str
     if clock.status == ClockStatus.RUNNING:
         _schedule_running(case, clock, now=now, calendar=calendar)
     case.save(update_fields=["sla_due_at", "sla_at_risk_at", "sla_breached_at"])
-    return record_case_event(
+    event = record_case_event(
         case=case,
         event_type=EventType.SLA_RETARGETED,
         actor=actor,
@@ -293,6 +234,8 @@ def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str
         },
         now=now,
     )
+    outbox_dispatch(event)
+    return event
 
 
 def case_touch(*, case: Case, actor: Actor) -> bool:

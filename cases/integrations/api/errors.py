@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
+from cases.checks.sanitise import UploadRefused
 from cases.errors import (
     CaseActionError,
     ConcurrentChange,
@@ -19,7 +20,6 @@ from cases.errors import (
     InvalidState,
     NotPermitted,
 )
-from cases.uploads import UploadRefused
 
 
 def error(code: str, message: Any, http_status: int, fields: Any = None) -> Response:

@@ -15,7 +15,7 @@ from django.core import checks
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from cases.sla import BusinessCalendar
+from cases.sla.business_time import BusinessCalendar
 
 
 def _parse_time(value: str, name: str) -> time:

@@ -5,7 +5,7 @@ working hours starts counting at the next opening; a deadline that falls exactly
 stays there (it is not pushed to the next morning). N business days are N times the daily working
 hours, so a target of one day submitted at 14:00 is due at 14:00 the next working day.
 
-The calendar says which days are working days; `cases.calendar` builds it from the `holidays`
+The calendar says which days are working days; `cases.sla.calendar` builds it from the `holidays`
 package and the override table.
 """
 

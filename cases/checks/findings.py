@@ -1,13 +1,12 @@
 """The automatic checks (DESIGN §6): what they find about a case, as plain findings.
 
-Signals, never decisions: each finding informs the reviewer; cases/services/checks.py stores
-them, raises the priority for high ones and, while a high one is open, an approval needs a second
+Signals, never decisions: each finding informs the reviewer; cases/checks/run.py stores them,
+raises the priority for high ones and, while a high one is open, an approval needs a second
 signature. Everything here reads; nothing writes.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from collections import Counter
@@ -16,10 +15,11 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from PIL import Image, ImageFilter, ImageStat, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
+from cases.checks.pictures import hamming, hash_bands, image_quality
 from cases.models import Case, Document, DocumentHashBand
 from cases.states import ProgramCode, SignalKind, SignalSeverity, Slot
 
@@ -41,8 +41,6 @@ EDITORS = re.compile(
     r"acdsee|photopea|krita",
     re.IGNORECASE,
 )
-# Image analysis is done on a copy whose longest side is at most this (comparable sharpness).
-ANALYSIS_SIDE = 1000
 
 
 @dataclass(frozen=True)
@@ -153,50 +151,6 @@ def _declared_findings(case: Case, *, today: date) -> list[Finding]:
 # --- documents ------------------------------------------------------------------------------
 
 
-HASH_SIDE = 16  # a 16 × 16 difference hash: 256 bits
-
-
-def difference_hash(image: Image.Image) -> str:
-    """A 256-bit difference hash (dHash, 16 × 16) as 64 hex digits: the same picture
-    re-encoded, recompressed or resized gives the same value, while two cards of one printed
-    template (every ID card back looks alike at 8 × 8) differ in their text."""
-    width = HASH_SIDE + 1
-    small = image.convert("L").resize((width, HASH_SIDE), Image.Resampling.LANCZOS)
-    pixels = small.tobytes()  # one byte per pixel, row by row
-    bits = 0
-    for row in range(HASH_SIDE):
-        for col in range(HASH_SIDE):
-            left, right = pixels[row * width + col], pixels[row * width + col + 1]
-            bits = (bits << 1) | (left > right)
-    return f"{bits:064x}"
-
-
-def perceptual_hash(image: Image.Image) -> str:
-    """The difference hash of a picture, or "" when it says nothing (a blank or evenly shaded
-    picture hashes to nearly all zeros or ones: every such picture would look like every other)."""
-    value = difference_hash(image)
-    bits = HASH_SIDE * HASH_SIDE
-    return value if bits // 16 <= int(value, 16).bit_count() <= bits - bits // 16 else ""
-
-
-def image_hash(content: bytes) -> str:
-    """perceptual_hash of an encoded image, or "" when it cannot be read."""
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            return perceptual_hash(image)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return ""
-
-
-def hash_bands(value: str) -> list[tuple[int, int]]:
-    """The 16 bands (number, 16-bit value) of a 256-bit hash in hex."""
-    return [(band, int(value[band * 4 : band * 4 + 4], 16)) for band in range(len(value) // 4)]
-
-
-def hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 # Band values of flat rows (all pixels alike): shared by countless unrelated pictures.
 UNINFORMATIVE_BANDS = {0x0000, 0xFFFF}
 
@@ -249,43 +203,6 @@ def similar_pictures(case: Case, document: Document) -> list[tuple[str, int]]:
         if reference and distance <= limit:
             closest[reference] = min(distance, closest.get(reference, distance))
     return sorted(closest.items(), key=lambda item: (item[1], item[0]))
-
-
-def image_quality(image: Image.Image, *, glare: bool = True) -> dict[str, Any]:
-    """Resolution, sharpness (variance of a Laplacian) and exposure of a picture, and the
-    problems they show against the CHECK_* settings. `glare`: whether blown-out pixels count (on
-    a photographed card they are a reflection; on a scanned page, white paper)."""
-    width, height = image.size
-    grey = image.convert("L")
-    if max(grey.size) > ANALYSIS_SIDE:
-        grey.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.LANCZOS)
-    laplacian = grey.filter(
-        ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=1, offset=128)
-    )
-    sharpness = ImageStat.Stat(laplacian).var[0]
-    stat = ImageStat.Stat(grey)
-    brightness = stat.mean[0]
-    histogram = grey.histogram()
-    clipped = sum(histogram[250:]) / max(1, grey.width * grey.height)
-    problems = []
-    if min(width, height) < settings.CHECK_MIN_IMAGE_SIDE:
-        problems.append("small")
-    if sharpness < settings.CHECK_MIN_SHARPNESS:
-        problems.append("blurry")
-    if brightness < settings.CHECK_MIN_BRIGHTNESS:
-        problems.append("dark")
-    elif brightness > settings.CHECK_MAX_BRIGHTNESS:
-        problems.append("bright")
-    if glare and clipped > settings.CHECK_MAX_GLARE:
-        problems.append("glare")
-    return {
-        "width": width,
-        "height": height,
-        "sharpness": round(sharpness, 1),
-        "brightness": round(brightness, 1),
-        "glare": round(clipped, 3),
-        "problems": problems,
-    }
 
 
 def _document_findings(case: Case, document: Document) -> list[Finding]:
