@@ -1,4 +1,13 @@
-"""The case domain (cases/models/case.py) and its SLA configuration and clocks (sla.py)."""
+"""Every model of the app, split by topic; import them from here.
+
+- `catalogue`: Program, ReasonCode (and the no-tipping-off rule, reasons_told);
+- `case`: Case and its state graph; `queues`: the workbench queues (proxies of Case);
+- `documents`: Document versions, MaterialRequest; `four_eyes`: DecisionProposal;
+- `events`: CaseEvent (append-only, hash-chained), Notification (the e-mail outbox);
+- `sla`: SlaPolicy, CalendarOverride, SlaClock, SlaSegment; `config`: ConfigChange;
+- `checks`: Signal, DocumentHashBand; `access`: AccessLog;
+- `api`: integrations, API keys, idempotency, webhook subscriptions and deliveries.
+"""
 
 from cases.models.access import AccessKind, AccessLog
 from cases.models.api import (
@@ -12,22 +21,13 @@ from cases.models.api import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cases.models.case import (
-    QUEUE_ORDER,
-    AuditTrailImmutable,
-    Case,
-    CaseEvent,
-    CaseEventQuerySet,
-    DecisionProposal,
-    Document,
-    MaterialRequest,
-    Notification,
-    Program,
-    ReasonCode,
-    document_upload_path,
-    reasons_told,
-)
+from cases.models.case import QUEUE_ORDER, Case
+from cases.models.catalogue import Program, ReasonCode, reasons_told
 from cases.models.checks import DocumentHashBand, Signal
+from cases.models.config import ConfigChange
+from cases.models.documents import Document, MaterialRequest, document_upload_path
+from cases.models.events import AuditTrailImmutable, CaseEvent, CaseEventQuerySet, Notification
+from cases.models.four_eyes import DecisionProposal
 from cases.models.queues import (
     AtRiskCase,
     BreachedCase,
@@ -37,7 +37,7 @@ from cases.models.queues import (
     UnassignedCase,
     WaitingCase,
 )
-from cases.models.sla import CalendarOverride, ConfigChange, SlaClock, SlaPolicy, SlaSegment
+from cases.models.sla import CalendarOverride, SlaClock, SlaPolicy, SlaSegment
 
 __all__ = [
     "QUEUE_ORDER",

@@ -1,154 +1,47 @@
-"""Cases, documents, reasons and events. The state graph is declared once, here; transition
-bodies only set fields.
+"""The case and its state graph (DESIGN §3), declared once, here; transition bodies only set
+fields.
 
-Nothing but cases/services.py calls a transition method, and nothing but cases/audit.py creates a
-CaseEvent.
+Nothing but the case services (cases/services/transitions.py) calls a transition method.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm import Transition as FSMTransition
 
 from cases import rules
 from cases.fields import EncryptedTextField
+from cases.models.catalogue import Program, ReasonCode
+
+# Migration 0009 names the upload path by this module's path.
+from cases.models.documents import document_upload_path  # noqa: F401
 from cases.states import (
     CLOSABLE_STATES,
     FREEZABLE_STATES,
     URGENT_FREEZE_REASONS,
-    ActorType,
     CaseState,
-    Decision,
-    EventType,
     Priority,
     ProgramCode,
     ProposalStatus,
-    ReasonCategory,
-    ReasonOutcome,
     Slot,
     Transition,
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from cases.models.documents import Document, MaterialRequest
+    from cases.models.four_eyes import DecisionProposal
+
 S = CaseState
-
-
-class Program(models.Model):
-    """A verification program (DESIGN §2): its material slots, limits and review target."""
-
-    code = models.CharField(_("code"), max_length=20, primary_key=True, choices=ProgramCode)
-    # [{"slot": "id_front", "required": true}, ...] in the order the applicant sees them.
-    slots = models.JSONField(_("material slots"), default=list)
-    attempt_limit = models.PositiveSmallIntegerField(
-        _("attempt limit"), default=3, validators=[MinValueValidator(1)]
-    )
-    min_credit_score = models.PositiveSmallIntegerField(
-        _("minimum credit score"), null=True, blank=True
-    )
-    review_target_days = models.PositiveSmallIntegerField(
-        _("review target (business days)"),
-        default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(5)],
-    )
-    approval_needs_four_eyes = models.BooleanField(
-        _("approvals need a second signature"), default=False
-    )
-    is_active = models.BooleanField(_("accepting applications"), default=True)
-
-    class Meta:
-        verbose_name = _("program")
-        verbose_name_plural = _("programs")
-        ordering = ("code",)
-
-    def __str__(self) -> str:
-        return str(ProgramCode(self.code).label)
-
-    @property
-    def slot_codes(self) -> list[str]:
-        return [entry["slot"] for entry in self.slots]
-
-    @property
-    def required_slots(self) -> list[str]:
-        return [entry["slot"] for entry in self.slots if entry.get("required", True)]
-
-
-class ReasonCode(models.Model):
-    """One entry of the reason catalogue (DESIGN §4). Reasons are data, not strings in code."""
-
-    code = models.CharField(_("code"), max_length=40, primary_key=True)
-    category = models.CharField(_("category"), max_length=20, choices=ReasonCategory)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=ReasonOutcome)
-    # Decision values this reason may justify (reject, request_materials, freeze, ...).
-    decisions = models.JSONField(_("usable for"), default=list)
-    message_zh_hans = models.TextField(_("applicant message (Chinese)"))
-    message_en = models.TextField(_("applicant message (English)"))
-    guidance_zh_hans = models.TextField(_("reviewer guidance (Chinese)"), blank=True)
-    guidance_en = models.TextField(_("reviewer guidance (English)"), blank=True)
-    slots = models.JSONField(_("slots to re-request"), default=list, blank=True)
-    counts_as_attempt = models.BooleanField(_("counts as an attempt"), default=True)
-    needs_second_signature = models.BooleanField(_("needs a second signature"), default=False)
-    sla_penalty = models.BooleanField(
-        _("counts against the SLA"),
-        default=True,
-        help_text=_("Off for our own failures: the time is not held against the review target."),
-    )
-    # Fraud reasons are never explained to the applicant (no tipping-off).
-    disclosed_to_applicant = models.BooleanField(_("shown to the applicant"), default=True)
-    cooloff_days = models.PositiveSmallIntegerField(
-        _("days before a new application"), null=True, blank=True
-    )
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        verbose_name = _("reason code")
-        verbose_name_plural = _("reason codes")
-        ordering = ("category", "code")
-
-    def __str__(self) -> str:
-        return self.code
-
-    def applicant_message(self, language: str | None = None) -> str:
-        language = language or translation.get_language() or settings.LANGUAGE_CODE
-        return self.message_en if language.startswith("en") else self.message_zh_hans
-
-    def guidance(self, language: str | None = None) -> str:
-        language = language or translation.get_language() or settings.LANGUAGE_CODE
-        return self.guidance_en if language.startswith("en") else self.guidance_zh_hans
-
-    @property
-    def is_retryable(self) -> bool:
-        return self.outcome == ReasonOutcome.RETRY
-
-
-def reasons_told(
-    codes: Iterable[str], *, frozen: bool, catalogue: Mapping[str, ReasonCode] | None = None
-) -> list[ReasonCode]:
-    """The reasons the applicant (and the wallet, which may pass them on) may learn, in order.
-
-    The one "no tipping-off" rule (DESIGN §3): a freeze names only the reasons marked
-    `disclosed_to_applicant`; other decisions name all of theirs. Unknown codes are dropped.
-    `catalogue` (code → ReasonCode) saves a query per call when the caller holds one.
-    """
-    codes = list(codes)
-    if catalogue is None:
-        catalogue = ReasonCode.objects.in_bulk(codes)
-    return [
-        catalogue[code]
-        for code in codes
-        if code in catalogue and (catalogue[code].disclosed_to_applicant or not frozen)
-    ]
 
 
 def _has_required_slots(case: Case) -> bool:
@@ -553,246 +446,3 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.closed_at = now
         self.assignee = None
         self.state_reason = reason.code
-
-
-def document_upload_path(instance: Document, filename: str) -> str:
-    """A random name: neither the applicant's filename nor anything guessable reaches the disk."""
-    token = secrets.token_hex(16)
-    return f"documents/{token[:2]}/{token}"
-
-
-class Document(models.Model):
-    """One version of one material slot. A new upload is a new row; nothing is overwritten."""
-
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
-    slot = models.CharField(_("slot"), max_length=40, choices=Slot)
-    version = models.PositiveSmallIntegerField(_("version"))
-    file = models.FileField(_("file"), upload_to=document_upload_path, max_length=255)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    # A small JPEG for the reviewers' lists, made from the cleaned image; none for PDFs and video.
-    thumbnail = models.FileField(
-        _("thumbnail"), upload_to=document_upload_path, max_length=255, blank=True
-    )
-    content_type = models.CharField(_("content type"), max_length=100)
-    size = models.PositiveBigIntegerField(_("size in bytes"))
-    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    uploaded_by_label = models.CharField(max_length=254)
-    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
-    verdict = models.CharField(
-        _("verdict"), max_length=20, choices=Verdict, default=Verdict.PENDING
-    )
-    verdict_reason = models.ForeignKey(
-        ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    verdict_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    verdict_at = models.DateTimeField(null=True, blank=True)
-    # For the automatic checks (DESIGN §6): a 256-bit difference hash of the stored image (hex),
-    # and the software named in the original file's metadata, recorded before it was stripped.
-    perceptual_hash = models.CharField(max_length=64, blank=True, default="")
-    source_software = models.CharField(max_length=200, blank=True, default="")
-
-    class Meta:
-        verbose_name = _("document")
-        verbose_name_plural = _("documents")
-        ordering = ("case", "slot", "-version")
-        constraints = [
-            models.UniqueConstraint(fields=["case", "slot", "version"], name="document_version"),
-        ]
-        indexes = [
-            # The duplicate check's exact matches (cases/checks.py, similar_pictures).
-            models.Index(
-                fields=["perceptual_hash"],
-                condition=~Q(perceptual_hash=""),
-                name="document_perceptual_hash",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.case} {self.slot} v{self.version}"
-
-
-class MaterialRequest(models.Model):
-    """What the applicant must provide again: after request_materials, or before reapplying."""
-
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="material_requests")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reason_codes = models.JSONField(default=list)
-    slots = models.JSONField(default=list)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("material request")
-        verbose_name_plural = _("material requests")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case"], condition=Q(resolved_at=None), name="one_open_request_per_case"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.case}: {', '.join(self.slots)}"
-
-    def missing_slots(self) -> list[str]:
-        """Requested slots that have no version newer than this request."""
-        renewed = set(
-            self.case.documents.filter(uploaded_at__gte=self.created_at).values_list(
-                "slot", flat=True
-            )
-        )
-        updated = self.case.declared_data_updated_at
-        if updated is not None and updated >= self.created_at:
-            renewed.add(Slot.DECLARED_DATA)
-        return [slot for slot in self.slots if slot not in renewed]
-
-
-class DecisionProposal(models.Model):
-    """The first signature of a four-eyes decision; the countersignature performs it."""
-
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="proposals")
-    decision = models.CharField(
-        max_length=20,
-        choices=[
-            (d.value, d.label) for d in (Decision.APPROVE, Decision.REJECT, Decision.UNFREEZE)
-        ],
-    )
-    reason_codes = models.JSONField(default=list, blank=True)
-    slots = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True)
-    note = models.TextField(_("internal note"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    proposed_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=20, choices=ProposalStatus, default=ProposalStatus.PENDING)
-    checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    checked_at = models.DateTimeField(null=True, blank=True)
-    check_note = models.TextField(blank=True)
-
-    class Meta:
-        verbose_name = _("four-eyes proposal")
-        verbose_name_plural = _("four-eyes proposals")
-        indexes = [
-            # The Four-eyes queue: the oldest request for a second signature first.
-            models.Index(
-                fields=["proposed_at", "id"],
-                condition=Q(status=ProposalStatus.PENDING),
-                name="proposal_pending_queue",
-            ),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case"],
-                condition=Q(status=ProposalStatus.PENDING),
-                name="one_pending_proposal_per_case",
-            ),
-            # The database itself refuses a maker who is also the checker.
-            models.CheckConstraint(
-                condition=Q(checked_by=None) | ~Q(checked_by=F("proposed_by")),
-                name="maker_is_not_checker",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.case}: {self.decision} ({self.status})"
-
-
-class AuditTrailImmutable(Exception):
-    """Raised when code tries to change or delete a recorded case event."""
-
-
-class CaseEventQuerySet(models.QuerySet["CaseEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise AuditTrailImmutable("Case events are append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AuditTrailImmutable("Case events are append-only.")
-
-
-class CaseEvent(models.Model):
-    """One change to a case, hash-chained to the one before. Written only by audit.py."""
-
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveIntegerField(_("sequence number"))
-    event_type = models.CharField(_("event"), max_length=40, choices=EventType)
-    actor_type = models.CharField(_("actor type"), max_length=20, choices=ActorType)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(_("actor"), max_length=254)
-    from_state = models.CharField(_("from"), max_length=20, blank=True)
-    to_state = models.CharField(_("to"), max_length=20, blank=True)
-    reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
-    message = models.TextField(_("message"), blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
-    created_at = models.DateTimeField(_("time"))
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    objects = CaseEventQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("case event")
-        verbose_name_plural = _("case events")
-        ordering = ("case", "seq")
-        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="event_seq_per_case")]
-        indexes = [models.Index(fields=["created_at"], name="caseevent_created")]
-
-    def __str__(self) -> str:
-        return f"{self.case_id}#{self.seq} {self.event_type}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AuditTrailImmutable("Case events are append-only.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AuditTrailImmutable("Case events are append-only.")
-
-    def reasons_told(self, catalogue: Mapping[str, ReasonCode] | None = None) -> list[ReasonCode]:
-        """This event's reasons that the applicant may learn (see `reasons_told`)."""
-        return reasons_told(
-            self.reason_codes, frozen=self.event_type == EventType.FROZEN, catalogue=catalogue
-        )
-
-    @property
-    def message_told(self) -> str:
-        """The event's message as the applicant may read it: none for a freeze."""
-        return "" if self.event_type == EventType.FROZEN else self.message
-
-
-class Notification(models.Model):
-    """An outbox row: written with the event, sent after commit, never sent twice."""
-
-    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="notifications")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    channel = models.CharField(max_length=20, default="email")
-    language = models.CharField(max_length=10)
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "recipient", "channel"], name="one_notification_per_event"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} → {self.recipient}"

@@ -1,5 +1,5 @@
 """Signals: what the automatic checks found about a case (DESIGN §6). Written only by
-cases/services/checks.py; shown to reviewers, never to applicants."""
+cases/checks/run.py; shown to reviewers, never to applicants."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.models.case import Case, Document
+from cases.models.case import Case
+from cases.models.documents import Document
 from cases.states import SignalKind, SignalSeverity, SignalStatus, Slot
 
 IMAGE_PROBLEMS = {

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.states import ClockStatus, Priority, SegmentKind
@@ -111,28 +110,6 @@ class CalendarOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {_('working day') if self.is_working_day else _('day off')}"
-
-
-class ConfigChange(models.Model):
-    """Who changed which SLA setting, from what to what. Rows are only ever added."""
-
-    changed_at = models.DateTimeField(_("time"), default=timezone.now)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    object_type = models.CharField(_("setting"), max_length=50)
-    object_repr = models.CharField(_("object"), max_length=200)
-    action = models.CharField(_("action"), max_length=20)
-    before = models.JSONField(_("before"), null=True, blank=True)
-    after = models.JSONField(_("after"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("configuration change")
-        verbose_name_plural = _("configuration changes")
-        ordering = ("-changed_at", "-pk")
-
-    def __str__(self) -> str:
-        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.object_type} {self.object_repr}"
 
 
 class SlaClock(models.Model):
