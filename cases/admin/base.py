@@ -1,5 +1,6 @@
-"""What several admin screens share: read-only lists, the signed-in member of staff, the access
-log of what they read, and the masks and formats of personal data and business time."""
+"""What several admin screens share: read-only lists, configuration saved through its service,
+the signed-in member of staff, the access log of what they read, and the masks and formats of
+personal data and business time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from cases.audit import client_ip, record_access
 from cases.models import Case, Document
+from cases.services.config import config_delete, config_save
 
 
 class ReadOnly:
@@ -26,6 +28,28 @@ class ReadOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class SavedAsConfiguration:
+    """Every save and delete of this admin, and of its inlines, goes through the configuration
+    service (cases/services/config.py), which records it as a ConfigChange row."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        config_save(obj=obj, actor=person(request))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        config_delete(obj=obj, actor=person(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            config_delete(obj=obj, actor=person(request))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for obj in formset.save(commit=False):
+            config_save(obj=obj, actor=person(request))
+        for obj in formset.deleted_objects:
+            config_delete(obj=obj, actor=person(request))
+        formset.save_m2m()
 
 
 def mask_name(name: str) -> str:

@@ -1,6 +1,6 @@
-"""Admin views: the case domain read-only, and the SLA configuration that supervisors edit. The
-reviewer workbench (its own issue) adds the queues and the decision screens; nothing here can
-change a case or an event."""
+"""The catalogue in the admin (programs and reasons, which supervisors edit through the
+configuration service) and the read-only audit lists (case events, the access log). Nothing here
+can change a case or an event."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from cases.admin.base import ReadOnly
+from cases.admin.base import ReadOnly, SavedAsConfiguration
 from cases.models import (
     AccessLog,
     CaseEvent,
@@ -23,7 +23,7 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProgramAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "review_target_days", "attempt_limit", "approval_needs_four_eyes")
     readonly_fields = ("code", "slots")
 
@@ -35,7 +35,7 @@ class ProgramAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ReasonCode)
-class ReasonCodeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReasonCodeAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "category", "outcome", "counts_as_attempt", "needs_second_signature")
     list_filter = ("category", "outcome")
     search_fields = ("code", "message_zh_hans", "message_en")

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from cases.admin.base import ReadOnly
+from cases.admin.base import ReadOnly, SavedAsConfiguration, person
 from cases.integrations.webhooks import webhook_host_allowed, webhook_redeliver
 from cases.models import (
     ApiKey,
@@ -115,7 +115,11 @@ class WebhookSubscriptionInline(
 
 
 @admin.register(Integration)
-class IntegrationAdmin(ConfiguredBySupervisors, admin.ModelAdmin):  # type: ignore[type-arg]
+class IntegrationAdmin(
+    ConfiguredBySupervisors,
+    SavedAsConfiguration,
+    admin.ModelAdmin,  # type: ignore[type-arg]
+):
     list_display = ("name", "description", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "description")
@@ -131,6 +135,7 @@ class IntegrationAdmin(ConfiguredBySupervisors, admin.ModelAdmin):  # type: igno
 class WebhookSubscriptionAdmin(
     SecretShownToSupervisors,
     ConfiguredBySupervisors,
+    SavedAsConfiguration,
     admin.ModelAdmin,  # type: ignore[type-arg]
 ):
     form = WebhookSubscriptionForm
@@ -221,7 +226,7 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg
             if delivery.status == DeliveryStatus.PENDING:
                 skipped += 1
                 continue
-            webhook_redeliver(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
+            webhook_redeliver(delivery=delivery, actor=person(request))
             self.log_change(request, delivery, str(_("Redelivered.")))
             sent += 1
         if sent:
@@ -261,7 +266,7 @@ class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
     """Supervisors create keys (shown once, stored hashed) and revoke them; nobody edits one."""
 
     form = ApiKeyForm
@@ -303,7 +308,7 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return
         obj.prefix, key = ApiKey.new_secret()
         obj.key_hash = hash_key(key)
-        config_save(obj=obj, actor=request.user)  # type: ignore[arg-type]
+        config_save(obj=obj, actor=person(request))
         self.message_user(
             request,
             gettext("The new key is shown only now; store it safely: %(key)s") % {"key": key},
@@ -314,5 +319,5 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for key in queryset.filter(revoked_at=None):
             key.revoked_at = timezone.now()
-            config_save(obj=key, actor=request.user)  # type: ignore[arg-type]
+            config_save(obj=key, actor=person(request))
         self.message_user(request, gettext("Revoked."), messages.SUCCESS)

@@ -1,7 +1,10 @@
-"""Changes to the SLA configuration (policies, calendar overrides), each with its audit row."""
+"""Changes to the configuration (SLA policies, calendar overrides, programs, reasons,
+integrations, API keys, webhook subscriptions), each with its ConfigChange row. Every
+configuration admin saves through here."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.db import models, transaction
@@ -10,12 +13,18 @@ from django.forms.models import model_to_dict
 from cases.actors import Actor, is_user
 from cases.models import ConfigChange
 
+# Recorded only as a fingerprint: the history shows that a secret changed, never the secret.
+SECRET_FIELDS = frozenset({"secret", "key_hash"})
+
 
 def _snapshot(obj: models.Model) -> dict[str, Any]:
-    return {
-        key: (value.isoformat() if hasattr(value, "isoformat") else value)
-        for key, value in model_to_dict(obj).items()
-    }
+    return {key: _recorded(key, value) for key, value in model_to_dict(obj).items()}
+
+
+def _recorded(field: str, value: Any) -> Any:
+    if field in SECRET_FIELDS and value:
+        return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()[:12]
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _record(obj: models.Model, *, actor: Actor, action: str, before: Any, after: Any) -> None:
@@ -31,10 +40,11 @@ def _record(obj: models.Model, *, actor: Actor, action: str, before: Any, after:
 
 @transaction.atomic
 def config_save(*, obj: models.Model, actor: Actor) -> models.Model:
-    """Save an SLA policy or calendar override and record who changed what, from what to what.
+    """Save a configuration row and record who changed what, from what to what (secrets as a
+    fingerprint only).
 
-    Side effects: the row is saved; one ConfigChange row. New clocks use the new policy; running
-    clocks keep their target (a supervisor re-targets one with `case_sla_retarget`).
+    Side effects: the row is saved; one ConfigChange row. New clocks use a new SLA policy;
+    running clocks keep their target (a supervisor re-targets one with `case_sla_retarget`).
     """
     before = None
     if obj.pk is not None:
@@ -55,7 +65,8 @@ def config_save(*, obj: models.Model, actor: Actor) -> models.Model:
 
 @transaction.atomic
 def config_delete(*, obj: models.Model, actor: Actor) -> None:
-    """Delete a calendar override (policies are not deleted), recording what it was."""
+    """Delete a configuration row (the admins allow it for calendar overrides and webhook
+    subscriptions of an integration), recording what it was. Side effects: one ConfigChange row."""
     before = _snapshot(obj)
     _record(obj, actor=actor, action="deleted", before=before, after=None)
     obj.delete()

@@ -8,12 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from cases.admin.base import ReadOnly
+from cases.admin.base import ReadOnly, SavedAsConfiguration
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
-from cases.services.config import config_delete, config_save
 
 
-class SlaConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SlaConfigAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
     """Supervisors (configure_programs) edit; everyone who reads all cases may look. Every save
     and delete goes through cases.services.config and leaves a ConfigChange row."""
 
@@ -29,9 +28,6 @@ class SlaConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        config_save(obj=obj, actor=request.user)  # type: ignore[arg-type]
 
 
 @admin.register(SlaPolicy)
@@ -61,13 +57,6 @@ class CalendarOverrideAdmin(SlaConfigAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cases.configure_programs")
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        config_delete(obj=obj, actor=request.user)  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        for obj in queryset:
-            config_delete(obj=obj, actor=request.user)  # type: ignore[arg-type]
 
 
 @admin.register(ConfigChange)
