@@ -13,9 +13,7 @@ from accounts.roles import Role
 class EmailUserManager(UserManager["User"]):
     """Users sign in with their e-mail address; there is no separate username."""
 
-    def _create_user(  # type: ignore[override]
-        self, email: str, password: str | None, **extra_fields: Any
-    ) -> User:
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)

@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from cases.actors import Actor, actor_label, actor_type, is_user
 from cases.models import AccessLog, Case, CaseEvent, Document
 
@@ -62,7 +63,7 @@ def _ip_only(address: str) -> str | None:
 
 def record_access(
     *,
-    user: Any,
+    user: User,
     kind: str,
     ip: str | None,
     case: Case | None = None,
@@ -167,7 +168,7 @@ def record_case_event(
         seq=case.event_seq + 1,
         event_type=str(event_type),
         actor_type=str(actor_type(actor)),
-        actor_user=actor if is_user(actor) else None,  # type: ignore[misc]
+        actor_user=actor if is_user(actor) else None,
         actor_label=actor_label(actor),
         from_state=str(from_state),
         to_state=str(to_state),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cases import crypto
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A text field stored encrypted. It cannot be filtered on: search through a blind index."""
 
     description = _("Encrypted text")

@@ -10,6 +10,7 @@ from uuid import UUID
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from accounts.models import User
 from cases import rules
 from cases.errors import security_log
 from cases.models import QUEUE_ORDER, Case, CaseEvent, DecisionProposal, Signal
@@ -26,12 +27,12 @@ def _uuid_or_404(value: Any) -> UUID:
         raise Http404 from exc
 
 
-def cases_for_applicant(user: Any) -> QuerySet[Case]:
+def cases_for_applicant(user: User) -> QuerySet[Case]:
     """The person's own applications, newest first."""
     return Case.objects.filter(applicant=user).select_related("program").order_by("-created_at")
 
 
-def case_for_applicant(user: Any, uuid: Any) -> Case:
+def case_for_applicant(user: User, uuid: Any) -> Case:
     """The person's own case, or 404 (never 403: another person's case does not exist here)."""
     case = Case.objects.select_related("program").filter(uuid=uuid, applicant=user).first()
     if case is None:
@@ -69,7 +70,7 @@ def _pending_proposal() -> Exists:
     )
 
 
-def cases_for_staff(user: Any) -> QuerySet[Case]:
+def cases_for_staff(user: User) -> QuerySet[Case]:
     """Every case this member of staff may open: all of them for supervisors and auditors;
     for reviewers their own, the claimable, those they wait on, and (seniors) those waiting for a
     second signature."""
@@ -88,7 +89,7 @@ def cases_for_staff(user: Any) -> QuerySet[Case]:
     return cases.filter(visible)
 
 
-def case_for_staff(user: Any, uuid: Any) -> Case:
+def case_for_staff(user: User, uuid: Any) -> Case:
     """The case with this public id if `user` may open it, else 404 (a refusal is logged)."""
     uuid = _uuid_or_404(uuid)
     case = cases_for_staff(user).filter(uuid=uuid).first()
@@ -99,7 +100,7 @@ def case_for_staff(user: Any, uuid: Any) -> Case:
     return case
 
 
-def may_see_queue(user: Any, queue: str) -> bool:
+def may_see_queue(user: User, queue: str) -> bool:
     if user.has_perm("cases.view_all_cases"):
         return True
     if queue == "four_eyes":
@@ -107,7 +108,7 @@ def may_see_queue(user: Any, queue: str) -> bool:
     return rules.is_reviewer(user) and queue not in ("frozen", "all")
 
 
-def queue_for(user: Any, queue: str) -> QuerySet[Case]:
+def queue_for(user: User, queue: str) -> QuerySet[Case]:
     """The cases of one queue that `user` may see, in the queue's order.
 
     Each queue's filter is written for the person directly, so that it matches one of the partial

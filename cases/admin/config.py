@@ -18,12 +18,12 @@ from cases.models import (
 )
 
 
-class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
 @admin.register(Program)
-class ProgramAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
+class ProgramAdmin(SavedAsConfiguration, admin.ModelAdmin):
     list_display = ("code", "review_target_days", "attempt_limit", "approval_needs_four_eyes")
     readonly_fields = ("code", "slots")
 
@@ -35,7 +35,7 @@ class ProgramAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type
 
 
 @admin.register(ReasonCode)
-class ReasonCodeAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
+class ReasonCodeAdmin(SavedAsConfiguration, admin.ModelAdmin):
     list_display = ("code", "category", "outcome", "counts_as_attempt", "needs_second_signature")
     list_filter = ("category", "outcome")
     search_fields = ("code", "message_zh_hans", "message_en")

@@ -57,7 +57,7 @@ class ActionForm(forms.Form):
     previewable = False
     danger = False
 
-    def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
         self.case, self.user = case, user
         kwargs["prefix"] = self.action
         super().__init__(*args, **kwargs)

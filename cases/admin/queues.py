@@ -59,7 +59,7 @@ class CappedCountPaginator(Paginator):
     cap = COUNT_CAP
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         object_list: Any = self.object_list
         # Without the ORDER BY: counting needs no sort, whatever the queue's order.
         return min(object_list.order_by()[: self.cap + 1].count(), self.cap + 1)
@@ -75,7 +75,7 @@ class QueueChangeList(ChangeList):
 
     def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
         ordering = list(queryset.query.order_by)
-        return self._get_deterministic_ordering(ordering)  # type: ignore[attr-defined,no-any-return]
+        return self._get_deterministic_ordering(ordering)  # type: ignore[attr-defined]
 
     def get_results(self, request: HttpRequest) -> None:
         """The page's rows, each with its open signals counted: one query for the page."""
@@ -84,7 +84,7 @@ class QueueChangeList(ChangeList):
         counts = open_signal_counts([case.pk for case in rows])
         for case in rows:
             case.open_signals = counts.get(case.pk, {})
-        self.result_list = rows  # type: ignore[assignment]
+        self.result_list = rows
 
 
 class SlaStatusFilter(admin.SimpleListFilter):
@@ -122,7 +122,7 @@ class StaffFilter(admin.RelatedFieldListFilter):
         )
 
 
-class QueueAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class QueueAdmin(ReadOnly, admin.ModelAdmin):
     """One queue. Read-only lists; every action happens on the review screen."""
 
     queue = "all"
@@ -155,7 +155,7 @@ class QueueAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     actions: Any = []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return queue_for(request.user, self.queue)
+        return queue_for(person(request), self.queue)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return QueueChangeList
@@ -171,7 +171,7 @@ class QueueAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
         return super().get_search_results(request, queryset, term)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        user = request.user
+        user = person(request)
         return bool(user.is_active and user.is_staff) and may_see_queue(user, self.queue)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -191,7 +191,7 @@ class QueueAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
         self._now = timezone.now()
         context = {
             "queue": self.queue,
-            "can_claim": rules.is_reviewer(request.user),
+            "can_claim": rules.is_reviewer(person(request)),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -260,7 +260,7 @@ class SupervisedQueueAdmin(QueueAdmin):
     actions = ["reassign_selected"]
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        if not rules.is_supervisor(request.user):
+        if not rules.is_supervisor(person(request)):
             return {}
         return super().get_actions(request)
 

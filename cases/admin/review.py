@@ -111,7 +111,7 @@ class CaseAdmin(SupervisedQueueAdmin):
     # --- the review screen --------------------------------------------------------------------
 
     def review_view(self, request: HttpRequest, uuid: Any) -> HttpResponse:
-        case = case_for_staff(request.user, uuid)
+        case = case_for_staff(person(request), uuid)
         log_access(request, AccessKind.VIEW_CASE, case=case)
         if case_touch(case=case, actor=person(request)):
             case.refresh_from_db()
@@ -120,7 +120,7 @@ class CaseAdmin(SupervisedQueueAdmin):
     def _available_forms(
         self, request: HttpRequest, case: Case, bound: ActionForm | None
     ) -> list[ActionForm]:
-        user = request.user
+        user = person(request)
         names = [t.name for t in case.get_available_user_state_transitions(user)]  # type: ignore[attr-defined]
         wanted: list[type[ActionForm]] = [
             TRANSITION_FORMS[n] for n in names if n in TRANSITION_FORMS
@@ -212,7 +212,7 @@ class CaseAdmin(SupervisedQueueAdmin):
         now = timezone.now()
         left = business_time_left(case, calendar=calendar, now=now)
         clock = open_clock(case)
-        read_only = not (rules.is_reviewer(request.user) or rules.is_supervisor(request.user))
+        read_only = not (rules.is_reviewer(person(request)) or rules.is_supervisor(person(request)))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Case %(ref)s") % {"ref": case.reference},
@@ -231,9 +231,9 @@ class CaseAdmin(SupervisedQueueAdmin):
             "clock": clock,
             "segments": clock.segments.order_by("started_at") if clock else [],
             "forms": [] if read_only else self._available_forms(request, case, bound),
-            "verdict_form": ACTION_FORMS["verdict"](case=case, user=request.user),
+            "verdict_form": ACTION_FORMS["verdict"](case=case, user=person(request)),
             "can_verdict": case.state == CaseState.REVIEWING
-            and rules.is_assignee(case, request.user),
+            and rules.is_assignee(case, person(request)),
             "preview": preview,
             "preview_language": case.applicant.preferred_language,
             "read_only": read_only,
@@ -241,21 +241,21 @@ class CaseAdmin(SupervisedQueueAdmin):
                 case.signals.select_related("resolved_by").order_by("-raised_at", "-pk"),
                 key=lambda s: (not s.is_open, SEVERITY_RANK.get(s.severity, 9)),
             ),
-            "can_clear_signals": not read_only and rules.may_clear_signal(case, request.user),
+            "can_clear_signals": not read_only and rules.may_clear_signal(case, person(request)),
             "can_clear_high_signals": not read_only
-            and rules.may_clear_signal(case, request.user, high=True),
+            and rules.may_clear_signal(case, person(request), high=True),
             "signal_error": signal_error,
         }
         return TemplateResponse(request, "admin/cases/review.html", context, status=status)
 
     @method_decorator(require_POST)
     def act_view(self, request: HttpRequest, uuid: Any) -> HttpResponse:
-        case = case_for_staff(request.user, uuid)
+        case = case_for_staff(person(request), uuid)
         form_class = ACTION_FORMS.get(request.POST.get("action", ""))
         if form_class is None:
             self.message_user(request, _("Unknown action."), messages.ERROR)
             return self._render_review(request, case, status=400)
-        form = form_class(request.POST, case=case, user=request.user)
+        form = form_class(request.POST, case=case, user=person(request))
         if not form.is_valid():
             self.message_user(
                 request, _("Please correct the errors in the form below."), messages.ERROR
@@ -287,7 +287,7 @@ class CaseAdmin(SupervisedQueueAdmin):
             request, _("Done: %(action)s.") % {"action": form.label}, messages.SUCCESS
         )
         try:
-            case_for_staff(request.user, uuid)
+            case_for_staff(person(request), uuid)
         except Http404:
             # The case left this person's view (e.g. released, or assigned to someone else).
             return redirect("admin:cases_mycase_changelist")
@@ -295,7 +295,7 @@ class CaseAdmin(SupervisedQueueAdmin):
 
     @method_decorator(require_POST)
     def clear_signal_view(self, request: HttpRequest, uuid: Any, pk: int) -> HttpResponse:
-        case = case_for_staff(request.user, uuid)
+        case = case_for_staff(person(request), uuid)
         signal = Signal.objects.filter(case=case, pk=pk).first()
         if signal is None:
             raise Http404
@@ -319,7 +319,7 @@ class CaseAdmin(SupervisedQueueAdmin):
     # --- personal data ------------------------------------------------------------------------
 
     def document_view(self, request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
-        case = case_for_staff(request.user, uuid)
+        case = case_for_staff(person(request), uuid)
         document = Document.objects.filter(case=case, pk=pk).first()
         if document is None:
             raise Http404
@@ -334,7 +334,7 @@ class CaseAdmin(SupervisedQueueAdmin):
 
     @method_decorator(require_POST)
     def reveal_id_view(self, request: HttpRequest, uuid: Any) -> HttpResponse:
-        case = case_for_staff(request.user, uuid)
+        case = case_for_staff(person(request), uuid)
         if not case.id_number:
             raise Http404
         log_access(request, AccessKind.REVEAL_ID_NUMBER, case=case)

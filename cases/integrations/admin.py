@@ -62,7 +62,7 @@ class ConfiguredBySupervisors:
         return False
 
 
-class WebhookSubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
+class WebhookSubscriptionForm(forms.ModelForm):
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
 
     def clean_url(self) -> str:
@@ -107,7 +107,7 @@ class SecretShownToSupervisors:
 class WebhookSubscriptionInline(
     SecretShownToSupervisors,
     ConfiguredBySupervisors,
-    admin.StackedInline,  # type: ignore[type-arg]
+    admin.StackedInline,
 ):
     model = WebhookSubscription
     form = WebhookSubscriptionForm
@@ -118,7 +118,7 @@ class WebhookSubscriptionInline(
 class IntegrationAdmin(
     ConfiguredBySupervisors,
     SavedAsConfiguration,
-    admin.ModelAdmin,  # type: ignore[type-arg]
+    admin.ModelAdmin,
 ):
     list_display = ("name", "description", "is_active", "created_at")
     list_filter = ("is_active",)
@@ -136,7 +136,7 @@ class WebhookSubscriptionAdmin(
     SecretShownToSupervisors,
     ConfiguredBySupervisors,
     SavedAsConfiguration,
-    admin.ModelAdmin,  # type: ignore[type-arg]
+    admin.ModelAdmin,
 ):
     form = WebhookSubscriptionForm
     list_display = ("integration", "url", "event_list", "is_active", "created_at")
@@ -158,7 +158,7 @@ class WebhookSubscriptionAdmin(
         return ", ".join(obj.events) if obj.events else str(_("every change of state"))
 
 
-class WebhookAttemptInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+class WebhookAttemptInline(ReadOnly, admin.TabularInline):
     model = WebhookAttempt
     fields = ("at", "status_code", "error", "duration_ms")
     readonly_fields = fields
@@ -170,7 +170,7 @@ class WebhookAttemptInline(ReadOnly, admin.TabularInline):  # type: ignore[type-
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = (
         "subscription",
         "case",
@@ -253,7 +253,7 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg
             )
 
 
-class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
+class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         label=_("scopes"),
         choices=ApiScope.choices,
@@ -266,7 +266,7 @@ class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(SavedAsConfiguration, admin.ModelAdmin):
     """Supervisors create keys (shown once, stored hashed) and revoke them; nobody edits one."""
 
     form = ApiKeyForm

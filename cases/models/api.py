@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -133,10 +134,10 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return f"{self.integration} → {self.url}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.secret:
             self.secret = "whsec_" + secrets.token_urlsafe(32)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     def wants(self, event_type: str) -> bool:
         return not self.events or event_type in self.events

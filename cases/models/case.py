@@ -7,8 +7,9 @@ Nothing but the case services (cases/services/transitions.py) calls a transition
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +20,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm import Transition as FSMTransition
 
 from cases import rules
+from cases.actors import Actor
 from cases.fields import EncryptedTextField
 from cases.models.catalogue import Program, ReasonCode
 
@@ -38,6 +40,7 @@ from cases.states import (
 )
 
 if TYPE_CHECKING:
+    from accounts.models import User
     from cases.models.documents import Document, MaterialRequest
     from cases.models.four_eyes import DecisionProposal
 
@@ -69,6 +72,18 @@ def _may_reapply(case: Case) -> bool:
 
 def _no_pending_proposal(case: Case) -> bool:
     return case.pending_proposal() is None
+
+
+# django-fsm-2 types a condition as (Model) -> bool and a permission as (Model, user) -> bool. Ours
+# read a Case, and a permission accepts any actor (a person, the system, an integration), which no
+# protocol can make a subtype of those (parameters are contravariant). These two adapters say so
+# once; at run time they return what they are given.
+def _when(*conditions: Callable[[Case], bool]) -> list[Callable[[models.Model], bool]]:
+    return [cast(Callable[[models.Model], bool], condition) for condition in conditions]
+
+
+def _by(permission: Callable[[Case, Actor], bool]) -> Callable[[models.Model, Any], bool]:
+    return cast(Callable[[models.Model, Any], bool], permission)
 
 
 # The review queue's order (claim-next and the Unassigned queue): resubmitted cases first, then
@@ -326,15 +341,17 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.DRAFT,
         target=S.SUBMITTED,
-        conditions=[_has_required_slots],
-        permission=rules.may_submit,
+        conditions=_when(_has_required_slots),
+        permission=_by(rules.may_submit),
     )
     def submit(self, *, now: datetime) -> None:
         self.submitted_at = now
         self.queued_at = now
 
-    @transition(field=state, source=S.SUBMITTED, target=S.REVIEWING, permission=rules.may_claim)
-    def claim(self, *, reviewer: Any) -> None:
+    @transition(
+        field=state, source=S.SUBMITTED, target=S.REVIEWING, permission=_by(rules.may_claim)
+    )
+    def claim(self, *, reviewer: User) -> None:
         self.assignee = reviewer
         self.preferred_reviewer = reviewer
 
@@ -342,13 +359,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[S.SUBMITTED, S.REVIEWING],
         target=S.REVIEWING,
-        permission=rules.may_assign,
+        permission=_by(rules.may_assign),
     )
-    def assign(self, *, reviewer: Any) -> None:
+    def assign(self, *, reviewer: User) -> None:
         self.assignee = reviewer
         self.preferred_reviewer = reviewer
 
-    @transition(field=state, source=S.REVIEWING, target=S.SUBMITTED, permission=rules.may_release)
+    @transition(
+        field=state, source=S.REVIEWING, target=S.SUBMITTED, permission=_by(rules.may_release)
+    )
     def release(self) -> None:
         self.assignee = None
 
@@ -356,8 +375,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.REVIEWING,
         target=S.NEEDS_MATERIALS,
-        conditions=[_no_pending_proposal],
-        permission=rules.may_decide,
+        conditions=_when(_no_pending_proposal),
+        permission=_by(rules.may_decide),
     )
     def request_materials(self) -> None:
         self.assignee = None
@@ -367,8 +386,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.NEEDS_MATERIALS,
         target=S.SUBMITTED,
-        conditions=[_requested_slots_renewed],
-        permission=rules.may_resubmit,
+        conditions=_when(_requested_slots_renewed),
+        permission=_by(rules.may_resubmit),
     )
     def resubmit(self, *, now: datetime) -> None:
         self.queued_at = now
@@ -378,15 +397,17 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.REVIEWING,
         target=S.APPROVED,
-        conditions=[_all_current_documents_accepted],
-        permission=rules.may_decide,
+        conditions=_when(_all_current_documents_accepted),
+        permission=_by(rules.may_decide),
     )
     def approve(self, *, now: datetime) -> None:
         self.decided_at = now
         self.assignee = None
         self.state_reason = ""
 
-    @transition(field=state, source=S.REVIEWING, target=S.REJECTED, permission=rules.may_decide)
+    @transition(
+        field=state, source=S.REVIEWING, target=S.REJECTED, permission=_by(rules.may_decide)
+    )
     def reject(
         self,
         *,
@@ -406,8 +427,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.REJECTED,
         target=S.SUBMITTED,
-        conditions=[_may_reapply],
-        permission=rules.may_resubmit,
+        conditions=_when(_may_reapply),
+        permission=_by(rules.may_resubmit),
     )
     def reapply(self, *, now: datetime) -> None:
         if self.rejection_counts_attempt:
@@ -423,7 +444,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=list(FREEZABLE_STATES),
         target=S.ACCOUNT_FROZEN,
-        permission=rules.may_freeze,
+        permission=_by(rules.may_freeze),
     )
     def freeze(self, *, reason: ReasonCode) -> None:
         self.assignee = None
@@ -432,15 +453,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
             self.priority = Priority.URGENT
 
     @transition(
-        field=state, source=S.ACCOUNT_FROZEN, target=S.REVIEWING, permission=rules.may_unfreeze
+        field=state, source=S.ACCOUNT_FROZEN, target=S.REVIEWING, permission=_by(rules.may_unfreeze)
     )
-    def unfreeze(self, *, reviewer: Any) -> None:
+    def unfreeze(self, *, reviewer: User) -> None:
         self.assignee = reviewer
         self.decided_at = None
         self.state_reason = ""
 
     @transition(
-        field=state, source=list(CLOSABLE_STATES), target=S.CLOSED, permission=rules.may_close
+        field=state, source=list(CLOSABLE_STATES), target=S.CLOSED, permission=_by(rules.may_close)
     )
     def close(self, *, now: datetime, reason: ReasonCode) -> None:
         self.closed_at = now

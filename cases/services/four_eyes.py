@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from cases import rules
 from cases.actors import Actor, is_user, user_or_none
 from cases.audit import record_case_event
@@ -122,7 +123,7 @@ def proposal_record(
     return event
 
 
-def _pending_for_checker(case: Case, actor: Actor, action: str) -> tuple[DecisionProposal, Any]:
+def _pending_for_checker(case: Case, actor: Actor, action: str) -> tuple[DecisionProposal, User]:
     """The pending proposal and the person who may sign it now (never its maker)."""
     proposal = case.pending_proposal()
     if proposal is None:

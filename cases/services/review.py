@@ -4,14 +4,14 @@ request materials, freeze, propose an unfreeze, close)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from cases import rules
-from cases.actors import Actor, IntegrationActor, user_or_none
+from cases.actors import Actor, IntegrationActor, is_user, user_or_none
 from cases.audit import record_case_event
 from cases.errors import (
     InvalidInput,
@@ -59,8 +59,8 @@ SYSTEM_CLOSE_REASONS = {
 }
 
 
-def _require_reviewer(user: Any) -> Any:
-    if not rules.is_reviewer(user):
+def _require_reviewer(user: Actor) -> User:
+    if not is_user(user) or not rules.is_reviewer(user):
         raise InvalidInput(
             _("%(user)s cannot review cases.") % {"user": user},
             field_errors={"reviewer": [_("Choose someone who reviews cases.")]},
@@ -79,7 +79,7 @@ def case_claim(*, case: Case, actor: Actor) -> CaseEvent:
     return case_transition(case, Transition.CLAIM, actor=actor, args={"reviewer": actor})
 
 
-def _next_unassigned(actor: Any) -> Case | None:
+def _next_unassigned(actor: Actor) -> Case | None:
     """Lock and return the best case for `actor` to take, skipping rows others hold."""
     waiting = Case.objects.filter(state=CaseState.SUBMITTED, assignee=None)
     candidates = (
@@ -112,7 +112,7 @@ def case_claim_next(*, actor: Actor) -> CaseEvent | None:
 
 
 @transaction.atomic
-def case_assign(*, case: Case, actor: Actor, reviewer: Any) -> CaseEvent:
+def case_assign(*, case: Case, actor: Actor, reviewer: User) -> CaseEvent:
     """A supervisor assigns (or reassigns) the case to a reviewer.
 
     Side effects: as case_transition (the stale-claim timer starts; a webhook when the case
@@ -336,7 +336,7 @@ def case_freeze(*, case: Case, actor: Actor, reason_code: str, note: str = "") -
 
 @transaction.atomic
 def case_unfreeze(
-    *, case: Case, actor: Actor, reason_code: str, note: str, reviewer: Any = None
+    *, case: Case, actor: Actor, reason_code: str, note: str, reviewer: User | None = None
 ) -> CaseEvent:
     """Propose unfreezing (always four-eyes): a second person's countersignature moves the case
     back to reviewing, assigned to `reviewer` (default: the proposer).

@@ -12,7 +12,7 @@ from cases.admin.base import ReadOnly, SavedAsConfiguration
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
 
 
-class SlaConfigAdmin(SavedAsConfiguration, admin.ModelAdmin):  # type: ignore[type-arg]
+class SlaConfigAdmin(SavedAsConfiguration, admin.ModelAdmin):
     """Supervisors (configure_programs) edit; everyone who reads all cases may look. Every save
     and delete goes through cases.services.config and leaves a ConfigChange row."""
 
@@ -60,7 +60,7 @@ class CalendarOverrideAdmin(SlaConfigAdmin):
 
 
 @admin.register(ConfigChange)
-class ConfigChangeAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+class ConfigChangeAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("changed_at", "changed_by", "object_type", "object_repr", "action")
     list_filter = ("object_type", "action")
     list_select_related = ("changed_by",)

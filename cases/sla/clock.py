@@ -9,7 +9,6 @@ from `cases.sla.business_time` over the installation's calendar.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -176,7 +175,9 @@ def clock_on_transition(case: Case, transition: Transition, *, actor: Actor, now
 
 
 @transaction.atomic
-def case_sla_retarget(*, case: Case, actor: Actor, target_days: Any, reason: str) -> CaseEvent:
+def case_sla_retarget(
+    *, case: Case, actor: Actor, target_days: int | str, reason: str
+) -> CaseEvent:
     """A supervisor gives the running clock a new target (1–5 business days), with a reason.
 
     Side effects: the clock's target and the case's due and at-risk instants change; one event.

@@ -36,7 +36,9 @@ def password_sign_in(client: Client, user: User) -> None:
     assert response.status_code == 302, response.content
 
 
-def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, reviewer):
+def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(
+    db: None, reviewer: User
+) -> None:
     client = english_client()
     password_sign_in(client, reviewer)
     # The password alone does not open the admin.
@@ -80,7 +82,7 @@ def test_first_sign_in_enrols_an_authenticator_then_lets_the_reviewer_in(db, rev
     assert not staff_enrolment_code_matches(user=reviewer, code=enrolment)
 
 
-def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
+def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db: None, supervisor: User) -> None:
     device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
     client = english_client()
     password_sign_in(client, supervisor)
@@ -93,7 +95,7 @@ def test_an_enrolled_reviewer_gives_a_code_at_each_sign_in(db, supervisor):
     assert client.get(reverse("admin:cases_case_changelist")).status_code == 200
 
 
-def test_applicants_and_anonymous_people_never_enter_the_admin(db, applicant):
+def test_applicants_and_anonymous_people_never_enter_the_admin(db: None, applicant: User) -> None:
     anonymous = english_client()
     assert anonymous.get(reverse("admin:index")).status_code == 302
     assert anonymous.get(reverse("admin:second_factor")).status_code == 302
@@ -108,7 +110,7 @@ def test_applicants_and_anonymous_people_never_enter_the_admin(db, applicant):
     assert not TOTPDevice.objects.filter(user=applicant).exists()
 
 
-def test_an_expired_code_and_the_admin_action_and_the_command(db, reviewer):
+def test_an_expired_code_and_the_admin_action_and_the_command(db: None, reviewer: User) -> None:
     from io import StringIO
 
     from django.core.management import call_command

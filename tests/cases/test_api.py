@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from cases.models import (
     ApiKey,
     Case,
@@ -81,7 +82,7 @@ def wallet(db: None) -> Api:
     return Api(make_key()[1])
 
 
-def test_create_upload_submit_read_and_history(wallet, reviewer):
+def test_create_upload_submit_read_and_history(wallet: Any, reviewer: User) -> None:
     created = wallet.post(reverse("api-cases"), application())
     assert created.status_code == 201, created.content
     body = created.json()
@@ -122,7 +123,7 @@ def test_create_upload_submit_read_and_history(wallet, reviewer):
     assert resubmitted.json()["state"] == CaseState.SUBMITTED
 
 
-def test_idempotency_key_replays_the_first_answer_and_refuses_a_different_body(wallet):
+def test_idempotency_key_replays_the_first_answer_and_refuses_a_different_body(wallet: Any) -> None:
     url = reverse("api-cases")
     first = wallet.post(url, application(), **{"Idempotency-Key": "req-1"})
     again = wallet.post(url, application(), **{"Idempotency-Key": "req-1"})
@@ -138,7 +139,7 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_a_different_body(w
     assert ExternalApplicant.objects.count() == 1
 
 
-def test_errors_have_one_shape_and_the_right_status(wallet, settings):
+def test_errors_have_one_shape_and_the_right_status(wallet: Any, settings: Any) -> None:
     url = reverse("api-cases")
     bad = assert_error(
         wallet.post(
@@ -176,7 +177,7 @@ def test_errors_have_one_shape_and_the_right_status(wallet, settings):
     assert not Document.objects.filter(case__uuid=case_id).exists()
 
 
-def test_scopes_and_revoked_keys(db):
+def test_scopes_and_revoked_keys(db: None) -> None:
     _, reader_key = make_key(scopes=["cases:read"])
     reader = Api(reader_key)
     assert reader.get(reverse("api-cases")).status_code == 200
@@ -189,7 +190,7 @@ def test_scopes_and_revoked_keys(db):
     assert "revoked" in revoked["message"]
 
 
-def test_another_integrations_case_is_404(wallet):
+def test_another_integrations_case_is_404(wallet: Any) -> None:
     case_id = wallet.post(reverse("api-cases"), application()).json()["id"]
     other = Api(make_key("rival")[1])
     for response in (
@@ -203,7 +204,7 @@ def test_another_integrations_case_is_404(wallet):
     assert CaseEvent.objects.filter(case__uuid=case_id).count() == 1
 
 
-def test_staff_sessions_read_only(wallet, supervisor, reviewer):
+def test_staff_sessions_read_only(wallet: Any, supervisor: User, reviewer: User) -> None:
     case_id = wallet.post(reverse("api-cases"), application()).json()["id"]
     staff = signed_in(supervisor)
     assert staff.get(reverse("api-case", args=[case_id])).status_code == 200
@@ -217,7 +218,7 @@ def test_staff_sessions_read_only(wallet, supervisor, reviewer):
     assert signed_in(reviewer).get(reverse("api-cases")).status_code == 403
 
 
-def test_cursor_pages_stay_stable_while_cases_are_inserted(wallet):
+def test_cursor_pages_stay_stable_while_cases_are_inserted(wallet: Any) -> None:
     url = reverse("api-cases")
     ids = [wallet.post(url, application(f"u-{n}")).json()["id"] for n in range(7)]
     first = wallet.get(url, page_size=3).json()
@@ -231,7 +232,7 @@ def test_cursor_pages_stay_stable_while_cases_are_inserted(wallet):
     assert third["next"] is None
 
 
-def test_filters(wallet):
+def test_filters(wallet: Any) -> None:
     url = reverse("api-cases")
     a = wallet.post(url, application("a")).json()["id"]
     b = wallet.post(url, {**application("b"), "program": "credit", "credit_score": 700}).json()[
@@ -243,7 +244,7 @@ def test_filters(wallet):
     assert wallet.get(url, updated_since=later).json()["results"] == []
 
 
-def test_report_theft_and_closure(wallet, reviewer):
+def test_report_theft_and_closure(wallet: Any, reviewer: User) -> None:
     url = reverse("api-cases")
     case_id = wallet.post(url, application()).json()["id"]
     for slot in (Slot.ID_FRONT, Slot.ID_BACK):
@@ -256,7 +257,7 @@ def test_report_theft_and_closure(wallet, reviewer):
     assert_error(wallet.post(reverse("api-case-close", args=[case_id])), 409, "conflict")
 
 
-def test_throttling_per_key(db, settings):
+def test_throttling_per_key(db: None, settings: Any) -> None:
     from django.core.cache import cache
 
     cache.clear()
@@ -287,7 +288,7 @@ def test_throttling_per_key(db, settings):
         cache.clear()
 
 
-def test_the_schema_and_the_docs_are_served_without_a_cdn(db):
+def test_the_schema_and_the_docs_are_served_without_a_cdn(db: None) -> None:
     schema = Client().get(reverse("api-schema"), {"format": "json"})
     assert schema.status_code == 200
     spec = json.loads(schema.content)
@@ -296,7 +297,7 @@ def test_the_schema_and_the_docs_are_served_without_a_cdn(db):
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "//unpkg" not in docs
 
 
-def test_api_keys_are_created_in_the_admin_and_shown_once(db, supervisor):
+def test_api_keys_are_created_in_the_admin_and_shown_once(db: None, supervisor: User) -> None:
     integration = Integration.objects.create(name="wallet-prod")
     client = signed_in(supervisor)
     response = client.post(
@@ -313,7 +314,7 @@ def test_api_keys_are_created_in_the_admin_and_shown_once(db, supervisor):
     assert Api(key).get(reverse("api-cases")).status_code == 200
 
 
-def test_a_malformed_cursor_is_a_404_not_a_crash(wallet):
+def test_a_malformed_cursor_is_a_404_not_a_crash(wallet: Any) -> None:
     import base64
 
     bad = base64.b64encode(b"p=abc").decode()

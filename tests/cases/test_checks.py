@@ -445,8 +445,8 @@ def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
     assert case.checks_requested_at is not None
     assert any(
         getattr(c, "func", None) is enqueue
-        and c.args == (RUN_CHECKS,)  # type: ignore[attr-defined]
-        and c.keywords == {"case_id": case.pk}  # type: ignore[attr-defined]
+        and c.args == (RUN_CHECKS,)
+        and c.keywords == {"case_id": case.pk}
         for c in callbacks
     )
     # Nothing ran yet (the message was "lost"): too early for the safety net...

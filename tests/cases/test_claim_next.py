@@ -55,8 +55,8 @@ def claimed(event: CaseEvent | None) -> Case | None:
 
 
 def test_claim_next_takes_resubmitted_then_priority_then_earliest_due(
-    db, applicant, reviewer, other_reviewer
-):
+    db: None, applicant: User, reviewer: User, other_reviewer: User
+) -> None:
     normal_early = submit_at(applicant, at(2, 10))
     normal_late = submit_at(applicant, at(3, 10))
     urgent = submit_at(applicant, at(4, 10), Priority.URGENT)
@@ -70,8 +70,8 @@ def test_claim_next_takes_resubmitted_then_priority_then_earliest_due(
 
 
 def test_a_resubmitted_case_goes_back_to_the_reviewer_who_handled_it(
-    db, applicant, reviewer, other_reviewer
-):
+    db: None, applicant: User, reviewer: User, other_reviewer: User
+) -> None:
     mine = resubmitted_by(submit_at(applicant, at(2, 10)), reviewer, applicant, at(2, 11))
     theirs = resubmitted_by(submit_at(applicant, at(2, 9)), other_reviewer, applicant, at(2, 12))
     # theirs is older, and would come first in the plain queue order; each gets their own.
@@ -79,7 +79,7 @@ def test_a_resubmitted_case_goes_back_to_the_reviewer_who_handled_it(
     assert claimed(services.case_claim_next(actor=other_reviewer)) == theirs
 
 
-def test_only_reviewers_claim(db, applicant, auditor):
+def test_only_reviewers_claim(db: None, applicant: User, auditor: User) -> None:
     submit_at(applicant, at(2, 10))
     for person in (applicant, auditor):
         with pytest.raises(NotPermitted):

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from cases import services
 from cases.audit import verify_audit_chains
 from cases.errors import ConcurrentChange, InvalidState
@@ -107,7 +108,9 @@ def committed_db(transactional_db: None) -> None:
     a file, see settings)."""
 
 
-def test_approve_and_reject_at_once_one_decision_wins(committed_db, applicant, reviewer):
+def test_approve_and_reject_at_once_one_decision_wins(
+    committed_db: None, applicant: User, reviewer: User
+) -> None:
     for round_no in range(ROUNDS):
         case = accept_all(reviewing_case(applicant, reviewer), reviewer)
         seq_before = case.event_seq
@@ -137,8 +140,8 @@ def test_approve_and_reject_at_once_one_decision_wins(committed_db, applicant, r
 
 
 def test_two_reviewers_claiming_one_case_only_one_gets_it(
-    committed_db, applicant, reviewer, other_reviewer
-):
+    committed_db: None, applicant: User, reviewer: User, other_reviewer: User
+) -> None:
     wins = {"rita": 0, "rob": 0}
     for round_no in range(ROUNDS):
         case = submitted_case(applicant)
@@ -164,8 +167,8 @@ def test_two_reviewers_claiming_one_case_only_one_gets_it(
 
 
 def test_a_freeze_racing_an_approval_leaves_one_consistent_outcome(
-    committed_db, applicant, reviewer, supervisor
-):
+    committed_db: None, applicant: User, reviewer: User, supervisor: User
+) -> None:
     """Freeze is allowed from approved too, so here both may succeed in either order; what must
     hold is that neither is lost, the chain never forks and the final state fits the order."""
     for round_no in range(ROUNDS // 2):

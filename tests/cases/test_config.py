@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import models
 from django.test import RequestFactory
 from django.urls import reverse
@@ -128,7 +129,7 @@ def test_an_api_key_made_and_revoked_is_recorded_without_its_hash(
     key = ApiKey.objects.get(integration=wallet)
     response = client.post(
         reverse("admin:cases_apikey_changelist"),
-        {"action": "revoke", admin.helpers.ACTION_CHECKBOX_NAME: [key.pk]},
+        {"action": "revoke", ACTION_CHECKBOX_NAME: [key.pk]},
     )
     assert response.status_code == 302, response.content
     made, revoked = recorded("apikey")

@@ -18,6 +18,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.models import CaseEvent, Notification, ReasonCode
@@ -84,7 +85,9 @@ def send(notification: Notification) -> mail.EmailMessage:
 # --- at most once ---------------------------------------------------------------------------
 
 
-def test_a_notification_is_sent_once_and_a_redelivery_sends_nothing(applicant, mailoutbox):
+def test_a_notification_is_sent_once_and_a_redelivery_sends_nothing(
+    applicant: User, mailoutbox: list[Any]
+) -> None:
     case = submitted_case(applicant)
     notification = notification_for(case, EventType.SUBMITTED)
     assert (notification.recipient, notification.language) == (applicant, "zh-hans")
@@ -101,12 +104,16 @@ def test_a_notification_is_sent_once_and_a_redelivery_sends_nothing(applicant, m
     assert len(mailoutbox) == 1
 
 
-def test_sending_a_notification_that_does_not_exist_is_a_quiet_no_op(db, mailoutbox):
+def test_sending_a_notification_that_does_not_exist_is_a_quiet_no_op(
+    db: None, mailoutbox: list[Any]
+) -> None:
     assert notification_send(notification_id=987654321) is False
     assert mailoutbox == []
 
 
-def test_a_failed_send_releases_the_row_for_the_resend(applicant, settings, mailoutbox):
+def test_a_failed_send_releases_the_row_for_the_resend(
+    applicant: User, settings: Any, mailoutbox: list[Any]
+) -> None:
     case = submitted_case(applicant)
     notification = notification_for(case, EventType.SUBMITTED)
     settings.EMAIL_BACKEND = "tests.cases.test_notifications.RefusingBackend"
@@ -122,8 +129,8 @@ def test_a_failed_send_releases_the_row_for_the_resend(applicant, settings, mail
 
 
 def test_the_notification_is_enqueued_only_after_commit(
-    applicant, django_capture_on_commit_callbacks, empty_queue
-):
+    applicant: User, django_capture_on_commit_callbacks: Any, empty_queue: None
+) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         case = submitted_case(applicant)
     notification = notification_for(case, EventType.SUBMITTED)
@@ -143,8 +150,13 @@ def test_the_notification_is_enqueued_only_after_commit(
 
 
 def test_internal_review_steps_create_no_notification(
-    applicant, reviewer, other_reviewer, supervisor, senior, mailoutbox
-):
+    applicant: User,
+    reviewer: User,
+    other_reviewer: User,
+    supervisor: User,
+    senior: User,
+    mailoutbox: list[Any],
+) -> None:
     case = reviewing_case(applicant, reviewer)  # submitted (heard) → claimed (internal)
     case = accept_all(case, reviewer)  # document verdicts
     services.case_release(case=case, actor=reviewer, reason="Going off shift.")
@@ -192,8 +204,13 @@ def _fraud_texts(code: str) -> list[str]:
     ],
 )
 def test_a_fraud_freeze_tells_the_applicant_nothing_about_the_reason(
-    request, applicant, reviewer, freezer, reason_code, mailoutbox
-):
+    request: pytest.FixtureRequest,
+    applicant: User,
+    reviewer: User,
+    freezer: Any,
+    reason_code: Any,
+    mailoutbox: list[Any],
+) -> None:
     case = reviewing_case(applicant, reviewer)
     actor = request.getfixturevalue(freezer)
     services.case_freeze(case=case, actor=actor, reason_code=reason_code, note=FREEZE_NOTE)
@@ -216,8 +233,8 @@ def test_a_fraud_freeze_tells_the_applicant_nothing_about_the_reason(
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_a_theft_freeze_by_the_applicant_explains_the_reason_in_their_language(
-    applicant, english_applicant, language, mailoutbox
-):
+    applicant: User, english_applicant: User, language: Any, mailoutbox: list[Any]
+) -> None:
     person = applicant if language == "zh-hans" else english_applicant
     case = submitted_case(person)
     services.case_freeze(case=case, actor=person, reason_code="THEFT_REPORTED")
@@ -240,7 +257,9 @@ def test_a_theft_freeze_by_the_applicant_explains_the_reason_in_their_language(
 # --- the periodic resend ---------------------------------------------------------------------
 
 
-def test_resend_re_enqueues_only_unclaimed_old_notifications(applicant, empty_queue, mailoutbox):
+def test_resend_re_enqueues_only_unclaimed_old_notifications(
+    applicant: User, empty_queue: None, mailoutbox: list[Any]
+) -> None:
     cases = [submitted_case(applicant) for _ in range(4)]
     lost, recent, in_flight, sent = (notification_for(c, EventType.SUBMITTED) for c in cases)
     assert notification_send(notification_id=sent.pk) is True
@@ -264,7 +283,9 @@ def test_resend_re_enqueues_only_unclaimed_old_notifications(applicant, empty_qu
     assert len(mailoutbox) == 2  # `sent` earlier, `lost` now
 
 
-def test_reasons_are_listed_in_the_order_the_reviewer_gave_them(db, applicant, reviewer):
+def test_reasons_are_listed_in_the_order_the_reviewer_gave_them(
+    db: None, applicant: User, reviewer: User
+) -> None:
     """As the portal lists them (both use reasons_told), not in the catalogue's order."""
     case = reviewing_case(applicant, reviewer)
     codes = ["DOC_EXPIRED", "INFO_MISMATCH"]  # the catalogue lists "information" first

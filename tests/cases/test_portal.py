@@ -49,7 +49,7 @@ def stored_files() -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def test_the_whole_journey(db, reviewer):
+def test_the_whole_journey(db: None, reviewer: User) -> None:
     client = english_client()
     # Sign up.
     response = client.post(
@@ -158,7 +158,9 @@ def test_the_whole_journey(db, reviewer):
         (b"", "empty.png", 400, "empty"),
     ],
 )
-def test_refused_uploads_through_the_portal_leave_nothing(applicant, content, name, status, words):
+def test_refused_uploads_through_the_portal_leave_nothing(
+    applicant: User, content: Any, name: Any, status: Any, words: Any
+) -> None:
     case = _draft(applicant)
     before = (stored_files(), Document.objects.count(), CaseEvent.objects.count())
     response = upload_file(english_client(applicant), case, Slot.ID_FRONT, content, name)
@@ -173,7 +175,9 @@ def _draft(applicant: User) -> Case:
     return draft_case(applicant)
 
 
-def test_an_upload_over_the_cap_is_refused_with_413_before_it_is_read(applicant, settings):
+def test_an_upload_over_the_cap_is_refused_with_413_before_it_is_read(
+    applicant: User, settings: Any
+) -> None:
     settings.MAX_UPLOAD_BYTES = 100 * 1024
     case = _draft(applicant)
     before = Document.objects.count()
@@ -189,7 +193,9 @@ def test_an_upload_over_the_cap_is_refused_with_413_before_it_is_read(applicant,
     assert Document.objects.count() == before
 
 
-def test_other_peoples_cases_are_404_and_anonymous_people_sign_in(applicant, other_applicant):
+def test_other_peoples_cases_are_404_and_anonymous_people_sign_in(
+    applicant: User, other_applicant: User
+) -> None:
     case = _draft(applicant)
     document = case.documents.first()
     assert document is not None
@@ -219,7 +225,7 @@ def test_other_peoples_cases_are_404_and_anonymous_people_sign_in(applicant, oth
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_password_reset_by_e_mail(db, applicant):
+def test_password_reset_by_e_mail(db: None, applicant: User) -> None:
     client = english_client()
     assert client.post(reverse("password_reset"), {"email": applicant.email}).status_code == 302
     (message,) = mail.outbox
@@ -238,7 +244,7 @@ def test_password_reset_by_e_mail(db, applicant):
     assert User.objects.get(pk=applicant.pk).check_password("another long passphrase 7")
 
 
-def test_the_language_switch_changes_pages_and_e_mails(db, applicant):
+def test_the_language_switch_changes_pages_and_e_mails(db: None, applicant: User) -> None:
     client = Client()
     client.force_login(applicant)
     assert "我的申请" in client.get(reverse("portal:cases")).content.decode()
@@ -250,7 +256,9 @@ def test_the_language_switch_changes_pages_and_e_mails(db, applicant):
     assert evil["Location"] == "/"
 
 
-def test_reporting_theft_freezes_everything_at_once_as_urgent(db, applicant, reviewer):
+def test_reporting_theft_freezes_everything_at_once_as_urgent(
+    db: None, applicant: User, reviewer: User
+) -> None:
     approved = reviewing_case(applicant, reviewer)
     accept_all(approved, reviewer)
     services.case_approve(case=approved, actor=reviewer)
@@ -273,7 +281,7 @@ def test_reporting_theft_freezes_everything_at_once_as_urgent(db, applicant, rev
     assert start.status_code == 400 and "frozen" in start.content.decode()
 
 
-def test_closing_the_account_keeps_the_record(db, applicant, reviewer):
+def test_closing_the_account_keeps_the_record(db: None, applicant: User, reviewer: User) -> None:
     case = reviewing_case(applicant, reviewer)
     services.case_reject(case=case, actor=reviewer, reason_codes=["DOC_EXPIRED"], message="x")
     client = english_client(applicant)
@@ -288,7 +296,7 @@ def test_closing_the_account_keeps_the_record(db, applicant, reviewer):
     assert not english_client().login(email=applicant.email, password="pw-" + applicant.email)
 
 
-def test_sign_in_history_and_my_data(db, applicant):
+def test_sign_in_history_and_my_data(db: None, applicant: User) -> None:
     client = english_client()
     response = client.post(
         reverse("login"),
@@ -308,7 +316,7 @@ def test_sign_in_history_and_my_data(db, applicant):
     assert data["sign_ins"][0]["device"].endswith("TestPhone")
 
 
-def test_an_upload_without_the_csrf_token_is_refused(applicant):
+def test_an_upload_without_the_csrf_token_is_refused(applicant: User) -> None:
     case = _draft(applicant)
     client = Client(enforce_csrf_checks=True)
     client.force_login(applicant)
@@ -318,7 +326,7 @@ def test_an_upload_without_the_csrf_token_is_refused(applicant):
     assert Document.objects.count() == before
 
 
-def test_the_export_never_names_a_fraud_reason(applicant, reviewer):
+def test_the_export_never_names_a_fraud_reason(applicant: User, reviewer: User) -> None:
     case = reviewing_case(applicant, reviewer)
     services.case_freeze(case=case, actor=reviewer, reason_code="DOC_FORGED")
     data = english_client(applicant).get(reverse("data_download")).content.decode()
@@ -328,7 +336,7 @@ def test_the_export_never_names_a_fraud_reason(applicant, reviewer):
     assert '"event": "frozen"' in data
 
 
-def test_sign_up_refuses_the_addresses_of_integration_applicants(db):
+def test_sign_up_refuses_the_addresses_of_integration_applicants(db: None) -> None:
     response = english_client().post(
         reverse("signup"),
         {

@@ -6,6 +6,7 @@ from datetime import date
 
 from django.urls import reverse
 
+from accounts.models import User
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
 from cases.sla.calendar import business_calendar
 from cases.states import Priority, ProgramCode
@@ -27,7 +28,9 @@ def form(**changes: object) -> dict[str, object]:
     return data
 
 
-def test_a_supervisor_changes_a_policy_and_the_change_is_recorded(db, supervisor):
+def test_a_supervisor_changes_a_policy_and_the_change_is_recorded(
+    db: None, supervisor: User
+) -> None:
     url = reverse("admin:cases_slapolicy_change", args=[policy().pk])
     response = signed_in(supervisor).post(url, form(target_days=2, reminder_offsets_days="[2, 5]"))
     assert response.status_code == 302, response.content
@@ -38,7 +41,9 @@ def test_a_supervisor_changes_a_policy_and_the_change_is_recorded(db, supervisor
     assert (change.before["target_days"], change.after["target_days"]) == (1, 2)
 
 
-def test_bad_policy_values_are_refused_with_a_message_and_change_nothing(db, supervisor):
+def test_bad_policy_values_are_refused_with_a_message_and_change_nothing(
+    db: None, supervisor: User
+) -> None:
     url = reverse("admin:cases_slapolicy_change", args=[policy().pk])
     client = signed_in(supervisor)
     for bad in (
@@ -54,7 +59,9 @@ def test_bad_policy_values_are_refused_with_a_message_and_change_nothing(db, sup
     assert not ConfigChange.objects.exists()
 
 
-def test_reviewers_cannot_change_policies_and_auditors_only_read(db, reviewer, auditor):
+def test_reviewers_cannot_change_policies_and_auditors_only_read(
+    db: None, reviewer: User, auditor: User
+) -> None:
     url = reverse("admin:cases_slapolicy_change", args=[policy().pk])
     assert signed_in(reviewer).get(url).status_code == 403
     assert signed_in(reviewer).post(url, form(target_days=5)).status_code == 403
@@ -64,7 +71,9 @@ def test_reviewers_cannot_change_policies_and_auditors_only_read(db, reviewer, a
     assert policy().target_days == 1
 
 
-def test_a_calendar_override_takes_effect_at_once_and_is_recorded(db, supervisor):
+def test_a_calendar_override_takes_effect_at_once_and_is_recorded(
+    db: None, supervisor: User
+) -> None:
     wednesday = date(2026, 6, 10)
     assert business_calendar().is_working_day(wednesday)
     client = signed_in(supervisor)

@@ -70,7 +70,7 @@ def resubmit_at(case: Case, applicant: User, when: datetime, slot: str = Slot.ID
     return fresh(case)
 
 
-def test_submit_starts_a_clock_with_the_programs_target(db, applicant):
+def test_submit_starts_a_clock_with_the_programs_target(db: None, applicant: User) -> None:
     # Tue 10:00 + 1 day (9h) → Wed 10:00; at risk after 75 % = 6h45m → Tue 16:45.
     case = submit_at(applicant, at(3, 10, 10))
     assert case.sla_due_at == at(3, 11, 10)
@@ -90,8 +90,8 @@ def test_submit_starts_a_clock_with_the_programs_target(db, applicant):
 
 
 def test_resubmit_resumes_the_clock_with_the_remaining_business_time_across_spring_festival(
-    db, applicant, reviewer
-):
+    db: None, applicant: User, reviewer: User
+) -> None:
     # Thu 02-12 10:00:00 submitted; due Fri 02-13 10:00.
     case = submit_at(applicant, at(2, 12, 10))
     assert case.sla_due_at == at(2, 13, 10)
@@ -145,7 +145,9 @@ def test_resubmit_resumes_the_clock_with_the_remaining_business_time_across_spri
     )
 
 
-def test_two_pauses_keep_the_remaining_time_each_time(db, applicant, reviewer):
+def test_two_pauses_keep_the_remaining_time_each_time(
+    db: None, applicant: User, reviewer: User
+) -> None:
     # Business, 3 days = 27h. Mon 03-02 09:00 → due Wed 03-04 18:00 (9h Mon, Tue, Wed).
     case = submit_at(applicant, at(3, 2, 9), ProgramCode.BUSINESS)
     assert case.sla_due_at == at(3, 4, 18)
@@ -172,7 +174,9 @@ def test_two_pauses_keep_the_remaining_time_each_time(db, applicant, reviewer):
     assert clock.segments.filter(kind=SegmentKind.PAUSED).count() == 2
 
 
-def test_a_policy_change_during_a_pause_applies_to_new_clocks_only(db, applicant, reviewer):
+def test_a_policy_change_during_a_pause_applies_to_new_clocks_only(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     case = claim_at(case, reviewer, at(3, 10, 10))
     # 2h ran (10:00–12:00); 7h left.
@@ -189,7 +193,9 @@ def test_a_policy_change_during_a_pause_applies_to_new_clocks_only(db, applicant
     assert other.sla_due_at == at(3, 17, 10)
 
 
-def test_request_materials_sets_the_reminders_and_the_response_window(db, applicant, reviewer):
+def test_request_materials_sets_the_reminders_and_the_response_window(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     case = claim_at(case, reviewer, at(3, 10, 10))
     case = request_at(case, reviewer, at(3, 10, 12))
@@ -201,7 +207,9 @@ def test_request_materials_sets_the_reminders_and_the_response_window(db, applic
     assert case_eta(case).respond_by == at(3, 24, 12)
 
 
-def test_a_decision_stops_the_clock_met_or_breached(db, applicant, reviewer):
+def test_a_decision_stops_the_clock_met_or_breached(
+    db: None, applicant: User, reviewer: User
+) -> None:
     on_time = claim_at(submit_at(applicant, at(3, 10, 10)), reviewer, at(3, 10, 10))
     accept_all(on_time, reviewer)
     with time_machine.travel(at(3, 11, 9, 59), tick=False):
@@ -219,7 +227,7 @@ def test_a_decision_stops_the_clock_met_or_breached(db, applicant, reviewer):
         assert case_eta(case).expected_at is None
 
 
-def test_reapply_starts_a_new_clock(db, applicant, reviewer):
+def test_reapply_starts_a_new_clock(db: None, applicant: User, reviewer: User) -> None:
     case = claim_at(submit_at(applicant, at(3, 10, 10)), reviewer, at(3, 10, 10))
     with time_machine.travel(at(3, 10, 11), tick=False):
         services.case_reject(
@@ -237,7 +245,9 @@ def test_reapply_starts_a_new_clock(db, applicant, reviewer):
     ]
 
 
-def test_a_supervisor_retargets_a_running_clock_with_a_reason(db, applicant, reviewer, supervisor):
+def test_a_supervisor_retargets_a_running_clock_with_a_reason(
+    db: None, applicant: User, reviewer: User, supervisor: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     with time_machine.travel(at(3, 10, 13), tick=False):
         with pytest.raises(NotPermitted):
@@ -255,7 +265,9 @@ def test_a_supervisor_retargets_a_running_clock_with_a_reason(db, applicant, rev
     assert event.data["target_days"] == 2
 
 
-def test_from_december_a_check_warns_that_next_years_calendar_is_unknown(db, supervisor):
+def test_from_december_a_check_warns_that_next_years_calendar_is_unknown(
+    db: None, supervisor: User
+) -> None:
     from datetime import date
 
     from django.core import checks

@@ -58,8 +58,8 @@ def worker_and_beat(schedule_dir: Path) -> Iterator[float]:
 
 
 def test_beat_and_a_worker_breach_an_overdue_case_once_within_two_intervals(
-    transactional_db, settings, tmp_path
-):
+    transactional_db: None, settings: Any, tmp_path: Path
+) -> None:
     applicant = make_user("late@example.com", Role.APPLICANT)
     supervisor = make_user("boss@example.com", Role.SUPERVISOR, preferred_language="en")
     # Submitted a week ago: a one-day target is long past.

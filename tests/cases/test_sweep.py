@@ -72,8 +72,8 @@ def nothing(result: SweepResult) -> bool:
 
 
 def test_at_risk_fires_once_at_75_percent_and_tells_the_supervisors_of_an_unassigned_case(
-    db, applicant, supervisor, other_supervisor, reviewer
-):
+    db: None, applicant: User, supervisor: User, other_supervisor: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     # Tue 10:00 + 6h45m = 16:45.
     assert nothing(sweep_at(at(3, 10, 16, 44, 59)))
@@ -89,7 +89,9 @@ def test_at_risk_fires_once_at_75_percent_and_tells_the_supervisors_of_an_unassi
     assert recipients == {supervisor.pk, other_supervisor.pk}
 
 
-def test_at_risk_reminds_the_assignee_when_there_is_one(db, applicant, reviewer, supervisor):
+def test_at_risk_reminds_the_assignee_when_there_is_one(
+    db: None, applicant: User, reviewer: User, supervisor: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     with time_machine.travel(at(3, 10, 16), tick=False):
         services.case_claim(case=case, actor=reviewer)
@@ -101,7 +103,9 @@ def test_at_risk_reminds_the_assignee_when_there_is_one(db, applicant, reviewer,
     assert case.reference in subject and case.reference in body
 
 
-def test_breach_is_recorded_once_escalates_and_tells_the_supervisors(db, applicant, supervisor):
+def test_breach_is_recorded_once_escalates_and_tells_the_supervisors(
+    db: None, applicant: User, supervisor: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     sweep_at(at(3, 10, 17))  # at risk first
     assert sweep_at(at(3, 11, 9, 59, 59)).breached == 0
@@ -125,7 +129,9 @@ def test_breach_is_recorded_once_escalates_and_tells_the_supervisors(db, applica
     assert subject == expected % {"ref": case.reference}
 
 
-def test_a_case_already_past_due_is_breached_not_warned(db, applicant, supervisor):
+def test_a_case_already_past_due_is_breached_not_warned(
+    db: None, applicant: User, supervisor: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     result = sweep_at(at(3, 20, 10))
     assert (result.breached, result.at_risk) == (1, 0)
@@ -133,7 +139,9 @@ def test_a_case_already_past_due_is_breached_not_warned(db, applicant, superviso
     assert not events(case, EventType.SLA_AT_RISK)
 
 
-def test_applicant_reminders_at_3_and_7_days_then_auto_close_after_10(db, applicant, reviewer):
+def test_applicant_reminders_at_3_and_7_days_then_auto_close_after_10(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = waiting_case(applicant, reviewer)
     assert nothing(sweep_at(at(3, 13, 11, 59, 59)))
     # +3 business days from Tue 03-10 12:00 → Fri 03-13 12:00.
@@ -157,7 +165,9 @@ def test_applicant_reminders_at_3_and_7_days_then_auto_close_after_10(db, applic
     assert case.auto_close_at is None and case.applicant_reminder_at is None
 
 
-def test_a_long_outage_closes_without_sending_stale_reminders(db, applicant, reviewer):
+def test_a_long_outage_closes_without_sending_stale_reminders(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = waiting_case(applicant, reviewer)
     result = sweep_at(at(4, 1, 9))
     assert (result.auto_closed, result.reminded) == (1, 0)
@@ -165,7 +175,9 @@ def test_a_long_outage_closes_without_sending_stale_reminders(db, applicant, rev
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_reminder_e_mails_name_the_items_in_the_applicants_language(db, reviewer, language):
+def test_reminder_e_mails_name_the_items_in_the_applicants_language(
+    db: None, reviewer: User, language: Any
+) -> None:
     person = make_user(f"{language}@example.com", Role.APPLICANT, preferred_language=language)
     case = waiting_case(person, reviewer)
     sweep_at(at(3, 13, 12))
@@ -181,7 +193,7 @@ def test_reminder_e_mails_name_the_items_in_the_applicants_language(db, reviewer
     assert "2026-03-24 12:00" in body  # the auto-close deadline, local time
 
 
-def test_resubmitting_stops_the_reminders(db, applicant, reviewer):
+def test_resubmitting_stops_the_reminders(db: None, applicant: User, reviewer: User) -> None:
     from tests.factories import upload
 
     case = waiting_case(applicant, reviewer)
@@ -193,7 +205,9 @@ def test_resubmitting_stops_the_reminders(db, applicant, reviewer):
     assert fresh(case).state == CaseState.SUBMITTED
 
 
-def test_a_stale_claim_goes_back_to_the_queue_after_30_minutes(db, applicant, reviewer):
+def test_a_stale_claim_goes_back_to_the_queue_after_30_minutes(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     with time_machine.travel(at(3, 10, 10, 5), tick=False):
         services.case_claim(case=case, actor=reviewer)
@@ -211,7 +225,9 @@ def test_a_stale_claim_goes_back_to_the_queue_after_30_minutes(db, applicant, re
     assert event.actor_label == "sla-sweep"
 
 
-def test_a_claim_waiting_for_a_second_signature_is_not_stale(db, applicant, reviewer):
+def test_a_claim_waiting_for_a_second_signature_is_not_stale(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 10, 10))
     with time_machine.travel(at(3, 10, 10, 5), tick=False):
         services.case_claim(case=case, actor=reviewer)
@@ -225,7 +241,7 @@ def test_a_claim_waiting_for_a_second_signature_is_not_stale(db, applicant, revi
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_two_sweeps_at_once_on_postgresql_act_once(transactional_db: None, settings: Any):
+def test_two_sweeps_at_once_on_postgresql_act_once(transactional_db: None, settings: Any) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent claims are PostgreSQL's")
     applicant = make_user("parallel@example.com", Role.APPLICANT)
@@ -285,7 +301,9 @@ def test_no_task_waits_on_the_broker_for_more_than_a_minute(settings: Any) -> No
     assert sweep["task"] == "cases.sla_sweep" and sweep["schedule"] <= 60
 
 
-def test_a_case_breached_before_a_pause_is_not_warned_after_it(db, applicant, reviewer):
+def test_a_case_breached_before_a_pause_is_not_warned_after_it(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = submit_at(applicant, at(3, 2, 10))
     assert sweep_at(at(3, 3, 12)).breached == 1  # past due before any at-risk sweep ran
     with time_machine.travel(at(3, 3, 12, 5), tick=False):
@@ -312,7 +330,9 @@ def test_a_case_breached_before_a_pause_is_not_warned_after_it(db, applicant, re
         assert "taking longer than it should" in case_eta(case).describe()
 
 
-def test_a_longer_target_lifts_a_breach_and_the_ledger_decides_again(db, applicant, supervisor):
+def test_a_longer_target_lifts_a_breach_and_the_ledger_decides_again(
+    db: None, applicant: User, supervisor: User
+) -> None:
     from cases.sla.clock import case_sla_retarget
 
     case = submit_at(applicant, at(3, 2, 10))

@@ -17,6 +17,7 @@ from django.core import mail
 from django.utils import translation
 from django.utils.translation import gettext
 
+from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.models import Notification, ReasonCode
@@ -82,8 +83,8 @@ def mails_to(address: str) -> list[mail.EmailMessage]:
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_worker_sends_the_e_mails_a_service_schedules_on_commit(
-    worker, applicant, english_applicant, reviewer, language
-):
+    worker: Any, applicant: User, english_applicant: User, reviewer: User, language: Any
+) -> None:
     person = applicant if language == "zh-hans" else english_applicant
 
     # 1. Submitting commits; the on-commit hook puts the task on the broker; the worker sends.
@@ -139,8 +140,8 @@ def test_worker_sends_the_e_mails_a_service_schedules_on_commit(
 
 
 def test_worker_sends_nothing_for_a_case_event_the_applicant_does_not_hear_about(
-    worker, applicant, reviewer
-):
+    worker: Any, applicant: User, reviewer: User
+) -> None:
     case = reviewing_case(applicant, reviewer)  # submitted (heard), then claimed (internal)
     wait_until_sent(
         Notification.objects.get(event__case=case, event__event_type=EventType.SUBMITTED)
@@ -156,7 +157,9 @@ def test_worker_sends_nothing_for_a_case_event_the_applicant_does_not_hear_about
     assert Notification.objects.filter(event__case=case).count() == 2
 
 
-def test_worker_runs_the_automatic_checks_a_submission_asks_for(worker, applicant, settings):
+def test_worker_runs_the_automatic_checks_a_submission_asks_for(
+    worker: Any, applicant: User, settings: Any
+) -> None:
     """Submitting commits; its on-commit hook queues `cases.run_checks`; the worker stores the
     signals, writes the event and lifts the priority. The request row is cleared."""
     from cases.models import Case, Signal

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from accounts.models import User
 from cases import services
 from cases.actors import SYSTEM, IntegrationActor
 from cases.errors import (
@@ -43,15 +44,15 @@ class People:
 
 @pytest.fixture
 def people(
-    applicant,
-    other_applicant,
-    reviewer,
-    other_reviewer,
-    senior,
-    supervisor,
-    other_supervisor,
-    auditor,
-) -> People:  # type: ignore[no-untyped-def]
+    applicant: User,
+    other_applicant: User,
+    reviewer: User,
+    other_reviewer: User,
+    senior: User,
+    supervisor: User,
+    other_supervisor: User,
+    auditor: User,
+) -> People:
     return People(
         applicant,
         other_applicant,

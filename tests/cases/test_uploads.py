@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
+from accounts.models import User
 from cases import services
 from cases.checks.sanitise import UploadRefused
 from cases.models import CaseEvent, Document
@@ -85,8 +86,8 @@ BAD = {
 
 @pytest.mark.parametrize("case_name", list(BAD))
 def test_bad_uploads_are_refused_with_a_clear_message_and_leave_nothing(
-    applicant, settings, case_name
-):
+    applicant: User, settings: Any, case_name: Any
+) -> None:
     settings.MAX_UPLOAD_BYTES = 1024
     slot, content, name, status = BAD[case_name]
     program = ProgramCode.BUSINESS if slot == Slot.BUSINESS_LICENCE else ProgramCode.REAL_NAME
@@ -103,7 +104,7 @@ def test_bad_uploads_are_refused_with_a_clear_message_and_leave_nothing(
     assert CaseEvent.objects.count() == events
 
 
-def test_a_huge_upload_is_refused_without_reading_it_whole(applicant, settings):
+def test_a_huge_upload_is_refused_without_reading_it_whole(applicant: User, settings: Any) -> None:
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     case = draft_case(applicant)
 
@@ -131,7 +132,7 @@ def test_a_huge_upload_is_refused_without_reading_it_whole(applicant, settings):
     assert stream.read_bytes <= settings.MAX_UPLOAD_BYTES + 64 * 1024
 
 
-def test_gps_exif_is_gone_and_the_photo_is_upright(applicant):
+def test_gps_exif_is_gone_and_the_photo_is_upright(applicant: User) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
     gps = {1: "N", 2: (39.0, 54.0, 27.0), 3: "E", 4: (116.0, 23.0, 17.0)}
@@ -176,14 +177,16 @@ def test_gps_exif_is_gone_and_the_photo_is_upright(applicant):
         ),
     ],
 )
-def test_accepted_types_are_decided_by_content(applicant, slot, program, content, content_type):
+def test_accepted_types_are_decided_by_content(
+    applicant: User, slot: Any, program: Any, content: Any, content_type: Any
+) -> None:
     case = draft_case(applicant, program)
     document = upload(case, applicant, slot, content, "whatever.bin")
     assert document.content_type == content_type
     assert Path(document.file.path).is_file()
 
 
-def test_a_webp_photo_is_accepted_and_re_encoded(applicant):
+def test_a_webp_photo_is_accepted_and_re_encoded(applicant: User) -> None:
     out = io.BytesIO()
     Image.new("RGB", (64, 64), "#884400").save(out, "WEBP")
     document = upload(draft_case(applicant), applicant, Slot.ID_FRONT, out.getvalue(), "a.webp")
@@ -208,7 +211,7 @@ def pdf_with_script() -> bytes:
     return out.getvalue() + b"<html><script>alert(1)</script></html>"
 
 
-def test_a_pdf_is_stored_without_scripts_actions_or_metadata(applicant):
+def test_a_pdf_is_stored_without_scripts_actions_or_metadata(applicant: User) -> None:
     original = pdf_with_script()
     assert b"/JavaScript" in original and b"13812345678" in original
     case = draft_case(applicant, ProgramCode.BUSINESS)
@@ -230,14 +233,16 @@ def test_a_pdf_is_stored_without_scripts_actions_or_metadata(applicant):
         b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 64,  # QuickTime
     ],
 )
-def test_only_mp4_brands_pass_as_mp4(applicant, head):
+def test_only_mp4_brands_pass_as_mp4(applicant: User, head: Any) -> None:
     case = draft_case(applicant, ProgramCode.VIDEO)
     with pytest.raises(UploadRefused) as excinfo:
         upload(case, applicant, Slot.LIVENESS_VIDEO, head, "video.mp4")
     assert excinfo.value.status == 415
 
 
-def test_an_upload_to_a_case_that_takes_none_is_refused_before_decoding(applicant, reviewer):
+def test_an_upload_to_a_case_that_takes_none_is_refused_before_decoding(
+    applicant: User, reviewer: User
+) -> None:
     from cases.errors import InvalidState
     from tests.factories import submitted_case
 

@@ -191,8 +191,8 @@ def deliveries(case: Case, subscription: WebhookSubscription) -> list[WebhookDel
 
 
 def test_a_state_change_is_delivered_signed_with_the_event_and_no_personal_data(
-    clock, wallet, subscription, wallet_user, receiver
-):
+    clock: Any, wallet: Any, subscription: Any, wallet_user: User, receiver: Any
+) -> None:
     ExternalApplicant.objects.create(integration=wallet, external_id="w-42", user=wallet_user)
     case = integration_case("wallet", wallet_user)
     # Only the change of state produces a delivery: not the creation, not the uploads.
@@ -239,8 +239,8 @@ def test_a_state_change_is_delivered_signed_with_the_event_and_no_personal_data(
 
 
 def test_the_verifier_refuses_a_tampered_body_a_wrong_secret_and_an_old_timestamp(
-    clock, subscription, wallet_user, receiver
-):
+    clock: Any, subscription: Any, wallet_user: User, receiver: Any
+) -> None:
     case = integration_case("wallet", wallet_user)
     webhooks_deliver_due()
     (request,) = receiver.requests
@@ -258,8 +258,8 @@ def test_the_verifier_refuses_a_tampered_body_a_wrong_secret_and_an_old_timestam
 
 @pytest.mark.usefixtures("empty_queue")  # the real broker's queue, emptied around the test
 def test_each_delivery_task_is_put_on_the_broker_after_commit(
-    db, wallet, receiver, wallet_user, django_capture_on_commit_callbacks
-):
+    db: None, wallet: Any, receiver: Any, wallet_user: User, django_capture_on_commit_callbacks: Any
+) -> None:
     first = WebhookSubscription.objects.create(integration=wallet, url=receiver.url + "/a")
     second = WebhookSubscription.objects.create(integration=wallet, url=receiver.url + "/b")
     with django_capture_on_commit_callbacks(execute=True):
@@ -278,8 +278,8 @@ def test_each_delivery_task_is_put_on_the_broker_after_commit(
 
 
 def test_a_receiver_failing_twice_gets_the_same_event_three_times_with_back_off(
-    clock, subscription, wallet_user, receiver
-):
+    clock: Any, subscription: Any, wallet_user: User, receiver: Any
+) -> None:
     receiver.answers = [500, 500]
     case = integration_case("wallet", wallet_user)
     (delivery,) = deliveries(case, subscription)
@@ -328,8 +328,8 @@ def test_a_receiver_failing_twice_gets_the_same_event_three_times_with_back_off(
 
 
 def test_back_off_doubles_up_to_an_hour_and_gives_up_after_the_retry_window(
-    clock, subscription, wallet_user, receiver, settings
-):
+    clock: Any, subscription: Any, wallet_user: User, receiver: Any, settings: Any
+) -> None:
     receiver.answers = [503] * 100
     case = integration_case("wallet", wallet_user)
     (delivery,) = deliveries(case, subscription)
@@ -358,8 +358,8 @@ def test_back_off_doubles_up_to_an_hour_and_gives_up_after_the_retry_window(
 
 
 def test_a_redirect_and_an_unreachable_receiver_are_failed_attempts(
-    clock, wallet, subscription, wallet_user, receiver
-):
+    clock: Any, wallet: Any, subscription: Any, wallet_user: User, receiver: Any
+) -> None:
     elsewhere = Receiver()  # never started: nobody listens there once it is closed
     elsewhere.server.server_close()
     receiver.answers = [302]
@@ -383,8 +383,8 @@ def test_a_redirect_and_an_unreachable_receiver_are_failed_attempts(
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_two_minutes(
-    clock, subscription, wallet_user, receiver
-):
+    clock: Any, subscription: Any, wallet_user: User, receiver: Any
+) -> None:
     case = integration_case("wallet", wallet_user)
     (delivery,) = deliveries(case, subscription)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_at=START)  # a worker took it
@@ -401,8 +401,8 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_two_minutes(
 
 
 def test_events_of_a_case_arrive_in_sequence_even_when_a_later_one_is_tried_first(
-    clock, subscription, wallet_user, reviewer, receiver
-):
+    clock: Any, subscription: Any, wallet_user: User, reviewer: User, receiver: Any
+) -> None:
     receiver.answers = [500]  # the first event fails once: the later ones wait for it
     case = integration_case("wallet", wallet_user)
     claim_and_request_materials(case, reviewer)
@@ -454,8 +454,8 @@ def test_events_of_a_case_arrive_in_sequence_even_when_a_later_one_is_tried_firs
 
 
 def test_a_subscription_gets_only_the_events_it_asked_for(
-    clock, wallet, wallet_user, reviewer, receiver
-):
+    clock: Any, wallet: Any, wallet_user: User, reviewer: User, receiver: Any
+) -> None:
     everything = WebhookSubscription.objects.create(integration=wallet, url=receiver.url + "/all")
     picky = WebhookSubscription.objects.create(
         integration=wallet,
@@ -484,8 +484,8 @@ def test_a_subscription_gets_only_the_events_it_asked_for(
 
 
 def test_other_integrations_and_applicants_own_cases_send_nothing_to_the_wallet(
-    clock, wallet, subscription, wallet_user, applicant, receiver
-):
+    clock: Any, wallet: Any, subscription: Any, wallet_user: User, applicant: User, receiver: Any
+) -> None:
     other = Integration.objects.create(name="other-wallet")
     WebhookSubscription.objects.create(integration=other, url=receiver.url + "/other")
     Integration.objects.create(name="silent")  # no subscription at all
@@ -504,8 +504,8 @@ def test_other_integrations_and_applicants_own_cases_send_nothing_to_the_wallet(
 
 
 def test_a_switched_off_integration_hears_nothing_and_pending_events_are_not_sent(
-    clock, wallet, subscription, wallet_user, reviewer, receiver
-):
+    clock: Any, wallet: Any, subscription: Any, wallet_user: User, reviewer: User, receiver: Any
+) -> None:
     case = integration_case("wallet", wallet_user)
     (pending,) = deliveries(case, subscription)
     Integration.objects.filter(pk=wallet.pk).update(is_active=False)
@@ -523,13 +523,13 @@ def test_a_switched_off_integration_hears_nothing_and_pending_events_are_not_sen
 
 
 def test_a_supervisor_redelivers_from_the_admin_with_the_same_event_id(
-    clock,
-    subscription,
-    wallet_user,
-    supervisor,
-    receiver,
-    django_capture_on_commit_callbacks,
-):
+    clock: Any,
+    subscription: Any,
+    wallet_user: User,
+    supervisor: User,
+    receiver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     case = integration_case("wallet", wallet_user)
     assert webhooks_deliver_due() == 1
     (delivery,) = deliveries(case, subscription)
@@ -565,8 +565,8 @@ def test_a_supervisor_redelivers_from_the_admin_with_the_same_event_id(
 
 
 def test_auditors_read_the_delivery_log_but_cannot_redeliver_and_reviewers_see_nothing(
-    clock, subscription, wallet_user, auditor, reviewer, receiver
-):
+    clock: Any, subscription: Any, wallet_user: User, auditor: User, reviewer: User, receiver: Any
+) -> None:
     case = integration_case("wallet", wallet_user)
     webhooks_deliver_due()
     (delivery,) = deliveries(case, subscription)
@@ -591,8 +591,8 @@ def test_auditors_read_the_delivery_log_but_cannot_redeliver_and_reviewers_see_n
 
 
 def test_a_supervisor_subscribes_an_integration_and_sees_its_signing_secret(
-    db, wallet, supervisor, receiver
-):
+    db: None, wallet: Any, supervisor: User, receiver: Any
+) -> None:
     client = signed_in(supervisor)
     response = client.post(
         reverse("admin:cases_webhooksubscription_add"),
@@ -615,7 +615,9 @@ def test_a_supervisor_subscribes_an_integration_and_sees_its_signing_secret(
     assert receiver.url + "/decisions" in integration_page.content.decode()
 
 
-def test_a_supervisor_adds_an_integration_with_its_subscription_in_one_form(db, supervisor):
+def test_a_supervisor_adds_an_integration_with_its_subscription_in_one_form(
+    db: None, supervisor: User
+) -> None:
     response = signed_in(supervisor).post(
         reverse("admin:cases_integration_add"),
         {
@@ -651,8 +653,8 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20) -> An
 
 @pytest.mark.slow
 def test_a_real_worker_delivers_on_commit_and_the_sweep_task_retries(
-    transactional_db, receiver, settings
-):
+    transactional_db: None, receiver: Any, settings: Any
+) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     wallet = Integration.objects.create(name="wallet")
     subscription = WebhookSubscription.objects.create(
@@ -694,7 +696,7 @@ def test_a_real_worker_delivers_on_commit_and_the_sweep_task_retries(
     assert all(verify(subscription.secret, r.headers, r.body) for r in receiver.requests)
 
 
-def test_a_fraud_freeze_names_no_reason_to_the_wallet(db) -> None:
+def test_a_fraud_freeze_names_no_reason_to_the_wallet(db: None) -> None:
     from cases.integrations.webhooks import _disclosed_codes
 
     forged = CaseEvent(event_type=EventType.FROZEN, reason_codes=["DOC_FORGED"])
@@ -725,7 +727,7 @@ def test_internal_receivers_are_refused(settings: Any, url: str) -> None:
     assert webhook_host_allowed(url) or "invalid" in url
 
 
-def test_the_admin_form_refuses_an_internal_receiver(db, settings: Any) -> None:
+def test_the_admin_form_refuses_an_internal_receiver(db: None, settings: Any) -> None:
     from cases.integrations.admin import WebhookSubscriptionForm
 
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False

@@ -70,7 +70,9 @@ def role_of(who: str) -> str:
 
 @pytest.mark.parametrize("who", PEOPLE)
 @pytest.mark.parametrize("queue", QUEUES)
-def test_queue_permission_matrix(request, world, who, queue):
+def test_queue_permission_matrix(
+    request: pytest.FixtureRequest, world: Any, who: Any, queue: Any
+) -> None:
     response = client_for(request, who).get(reverse(f"admin:cases_{queue}_changelist"))
     if who in ("anonymous", "applicant"):
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
@@ -100,7 +102,9 @@ SCREEN = {
 
 
 @pytest.mark.parametrize(("who", "which"), list(SCREEN))
-def test_case_screen_document_and_id_number_matrix(request, world, who, which):
+def test_case_screen_document_and_id_number_matrix(
+    request: pytest.FixtureRequest, world: Any, who: Any, which: Any
+) -> None:
     case: Case = world[which]
     client = client_for(request, who)
     expected = SCREEN[(who, which)]
@@ -153,7 +157,9 @@ FORMS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("who", list(ACTS))
 @pytest.mark.parametrize("action", ["release", "request_materials"])
-def test_action_permission_matrix(request, world, who, action):
+def test_action_permission_matrix(
+    request: pytest.FixtureRequest, world: Any, who: Any, action: Any
+) -> None:
     case: Case = world["assigned"]
     events = CaseEvent.objects.filter(case=case).count()
     response = client_for(request, who).post(
@@ -181,7 +187,9 @@ CLEAR_SIGNAL = {
 
 
 @pytest.mark.parametrize("who", list(CLEAR_SIGNAL))
-def test_clear_signal_permission_matrix(request, world, who):
+def test_clear_signal_permission_matrix(
+    request: pytest.FixtureRequest, world: Any, who: Any
+) -> None:
     from cases.checks.run import case_run_checks
     from cases.models import Signal
     from cases.states import SignalStatus
@@ -201,7 +209,9 @@ def test_clear_signal_permission_matrix(request, world, who):
     assert signal.status == (SignalStatus.CLEARED if done else SignalStatus.OPEN)
 
 
-def test_claim_next_button_gives_the_reviewer_the_next_case(db, applicant, reviewer, auditor):
+def test_claim_next_button_gives_the_reviewer_the_next_case(
+    db: None, applicant: User, reviewer: User, auditor: User
+) -> None:
     case = submitted_case(applicant)
     response = signed_in(reviewer).post(reverse("admin:cases_claim_next"))
     assert response.status_code == 302
@@ -223,8 +233,8 @@ def test_claim_next_button_gives_the_reviewer_the_next_case(db, applicant, revie
     ],
 )
 def test_each_decision_form_refuses_a_missing_reason_and_changes_nothing(
-    db, applicant, reviewer, action, data, field
-):
+    db: None, applicant: User, reviewer: User, action: Any, data: Any, field: Any
+) -> None:
     case = reviewing_case(applicant, reviewer)
     events = CaseEvent.objects.count()
     response = signed_in(reviewer).post(
@@ -239,8 +249,8 @@ def test_each_decision_form_refuses_a_missing_reason_and_changes_nothing(
 
 
 def test_decision_buttons_follow_the_transitions_this_person_may_take(
-    db, applicant, reviewer, auditor, supervisor
-):
+    db: None, applicant: User, reviewer: User, auditor: User, supervisor: User
+) -> None:
     case = reviewing_case(applicant, reviewer)
 
     def offered(user: User) -> list[str]:
@@ -255,7 +265,9 @@ def test_decision_buttons_follow_the_transitions_this_person_may_take(
     assert "approve" not in offered(supervisor)
 
 
-def test_the_preview_shows_the_applicants_e_mail_in_their_language(db, reviewer):
+def test_the_preview_shows_the_applicants_e_mail_in_their_language(
+    db: None, reviewer: User
+) -> None:
     english = make_user("eve@example.com", Role.APPLICANT, preferred_language="en")
     case = reviewing_case(english, reviewer)
     response = signed_in(reviewer).post(
@@ -269,7 +281,9 @@ def test_the_preview_shows_the_applicants_e_mail_in_their_language(db, reviewer)
     assert not CaseEvent.objects.filter(case=case, event_type=EventType.MATERIALS_REQUESTED)
 
 
-def test_four_eyes_through_the_workbench(db, applicant, reviewer, senior, other_reviewer):
+def test_four_eyes_through_the_workbench(
+    db: None, applicant: User, reviewer: User, senior: User, other_reviewer: User
+) -> None:
     case = reviewing_case(applicant, reviewer)
     act = reverse("admin:cases_act", args=[case.uuid])
     maker = signed_in(reviewer)
@@ -309,7 +323,9 @@ def test_four_eyes_through_the_workbench(db, applicant, reviewer, senior, other_
     ]
 
 
-def test_search_by_exact_id_number_finds_the_case_and_is_logged(db, applicant, supervisor):
+def test_search_by_exact_id_number_finds_the_case_and_is_logged(
+    db: None, applicant: User, supervisor: User
+) -> None:
     case = submitted_case(applicant)
     submitted_case(make_user("bob@example.com", Role.APPLICANT), id_number="110101199003074477")
     response = signed_in(supervisor).get(
@@ -322,7 +338,9 @@ def test_search_by_exact_id_number_finds_the_case_and_is_logged(db, applicant, s
     assert entry.user == supervisor and VALID_ID_NUMBER not in entry.detail
 
 
-def test_supervisors_bulk_reassign_from_a_queue(db, applicant, supervisor, reviewer):
+def test_supervisors_bulk_reassign_from_a_queue(
+    db: None, applicant: User, supervisor: User, reviewer: User
+) -> None:
     cases = [submitted_case(applicant) for _ in range(3)]
     response = signed_in(supervisor).post(
         reverse("admin:cases_unassignedcase_changelist"),
@@ -339,7 +357,9 @@ def test_supervisors_bulk_reassign_from_a_queue(db, applicant, supervisor, revie
     assert CaseEvent.objects.filter(event_type=EventType.ASSIGNED).count() == 3
 
 
-def test_document_verdicts_from_the_review_screen(db, applicant, reviewer):
+def test_document_verdicts_from_the_review_screen(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = reviewing_case(applicant, reviewer)
     front = next(d for d in case.current_documents() if d.slot == Slot.ID_FRONT)
     act = reverse("admin:cases_act", args=[case.uuid])
@@ -372,7 +392,9 @@ def test_document_verdicts_from_the_review_screen(db, applicant, reviewer):
     assert event.actor_user == reviewer and event.file_sha256 == front.sha256
 
 
-def test_internal_notes_never_reach_the_applicant(db, applicant, reviewer):
+def test_internal_notes_never_reach_the_applicant(
+    db: None, applicant: User, reviewer: User
+) -> None:
     case = reviewing_case(applicant, reviewer)
     response = signed_in(reviewer).post(
         reverse("admin:cases_act", args=[case.uuid]),
@@ -394,7 +416,7 @@ def test_internal_notes_never_reach_the_applicant(db, applicant, reviewer):
     assert "Colleague" not in body and "rude" not in subject + body
 
 
-def test_reading_the_case_keeps_the_claim_alive(db, applicant, reviewer):
+def test_reading_the_case_keeps_the_claim_alive(db: None, applicant: User, reviewer: User) -> None:
     from datetime import timedelta
 
     import time_machine
@@ -416,8 +438,8 @@ def test_reading_the_case_keeps_the_claim_alive(db, applicant, reviewer):
 
 
 def test_the_change_url_stays_inside_the_queue_and_never_fails(
-    db, applicant, reviewer, other_reviewer
-):
+    db: None, applicant: User, reviewer: User, other_reviewer: User
+) -> None:
     case = reviewing_case(applicant, reviewer)
     mine = reverse("admin:cases_mycase_change", args=[case.pk])
     assert signed_in(reviewer).get(mine)["Location"] == reverse(
@@ -428,8 +450,8 @@ def test_the_change_url_stays_inside_the_queue_and_never_fails(
 
 
 def test_queues_list_in_their_own_order_and_the_sidebar_lists_staff_only(
-    db, applicant, reviewer, supervisor
-):
+    db: None, applicant: User, reviewer: User, supervisor: User
+) -> None:
     from cases.models import Case as CaseModel
     from cases.states import Priority
 
@@ -464,8 +486,8 @@ def _waiting_case(applicant: User, reviewer: User, close_in_days: int) -> Case:
 
 
 def test_waiting_queue_is_the_reviewers_own_requests_soonest_auto_close_first(
-    db, applicant, reviewer, other_reviewer, supervisor
-):
+    db: None, applicant: User, reviewer: User, other_reviewer: User, supervisor: User
+) -> None:
     later = _waiting_case(applicant, reviewer, close_in_days=9)
     sooner = _waiting_case(applicant, reviewer, close_in_days=2)
     theirs = _waiting_case(applicant, other_reviewer, close_in_days=1)
@@ -477,8 +499,8 @@ def test_waiting_queue_is_the_reviewers_own_requests_soonest_auto_close_first(
 
 
 def test_four_eyes_queue_lists_the_oldest_request_first_each_case_once(
-    db, applicant, reviewer, other_reviewer, senior
-):
+    db: None, applicant: User, reviewer: User, other_reviewer: User, senior: User
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -507,7 +529,9 @@ def test_four_eyes_queue_lists_the_oldest_request_first_each_case_once(
     assert len(listed) == len(set(listed)) == len(pending)
 
 
-def test_queue_order_cannot_be_overridden_from_the_url(db, applicant, supervisor):
+def test_queue_order_cannot_be_overridden_from_the_url(
+    db: None, applicant: User, supervisor: User
+) -> None:
     from cases.states import Priority
 
     urgent = submitted_case(applicant)
@@ -524,8 +548,8 @@ def test_queue_order_cannot_be_overridden_from_the_url(db, applicant, supervisor
 
 
 def test_a_long_queue_says_more_than_the_cap_and_offers_no_select_all(
-    db, applicant, supervisor, reviewer, monkeypatch
-):
+    db: None, applicant: User, supervisor: User, reviewer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cases.admin.queues import CappedCountPaginator, UnassignedCaseAdmin
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)

@@ -14,7 +14,7 @@ from cases.states import CaseState, ProgramCode, Slot
 from cases.validation import declared_data_errors
 
 
-class DeclaredSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DeclaredSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     id_number = serializers.RegexField(
         r"^\d{17}[\dXx]$",
@@ -39,7 +39,7 @@ class DeclaredSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return attrs
 
 
-class CaseCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CaseCreateSerializer(serializers.Serializer):
     program = serializers.ChoiceField(choices=ProgramCode.choices)
     external_id = serializers.RegexField(
         r"^[A-Za-z0-9._:\-]{1,100}$",
@@ -54,12 +54,12 @@ class CaseCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class ItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ItemSerializer(serializers.Serializer):
     slot = serializers.CharField()
     label = serializers.CharField()
 
 
-class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
@@ -78,7 +78,7 @@ def _reasons(codes: list[str], *, frozen: bool = False) -> list[dict[str, str]]:
     return _described(reasons_told(codes, frozen=frozen))
 
 
-class CaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class CaseSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     program = serializers.CharField(source="program_id", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -147,7 +147,7 @@ class CaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         return []
 
 
-class HistorySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class HistorySerializer(serializers.ModelSerializer):
     sequence = serializers.IntegerField(source="seq")
     type = serializers.CharField(source="event_type")
     label = serializers.CharField(source="get_event_type_display")
@@ -174,11 +174,11 @@ class HistorySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         return event.message_told
 
 
-class UploadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The file; its type is read from its content.")
 
 
-class DocumentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DocumentSerializer(serializers.Serializer):
     slot = serializers.CharField()
     version = serializers.IntegerField()
     sha256 = serializers.CharField()
@@ -187,23 +187,23 @@ class DocumentSerializer(serializers.Serializer):  # type: ignore[type-arg]
     uploaded_at = serializers.DateTimeField()
 
 
-class ErrorBodySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField(required=False)
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
-class CasePageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CasePageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
     previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
     results = CaseSerializer(many=True)
 
 
-class CaseFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CaseFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=CaseState.choices, required=False)
     program = serializers.ChoiceField(choices=ProgramCode.choices, required=False)
     updated_since = serializers.DateTimeField(required=False)

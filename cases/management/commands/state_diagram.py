@@ -54,7 +54,7 @@ def case_state_edges() -> list[Edge]:
     """Every (source, target, transition) of Case.state, ordered by source state (in CaseState
     order), then transition name, then target state. Reads class metadata only."""
     edges: set[Edge] = set()
-    for transition in Case._meta.get_field("state").get_all_transitions(Case):  # type: ignore[union-attr]
+    for transition in Case._meta.get_field("state").get_all_transitions(Case):
         targets = _states(transition.target) if transition.target is not None else None
         for source in _states(transition.source):
             for target in targets or [source]:  # target None: the state does not change
