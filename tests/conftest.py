@@ -112,7 +112,7 @@ def transactional_db(transactional_db: None) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _private_media(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def _private_media(tmp_path: Path, settings: Any) -> None:
     """Each test writes documents to its own private directory."""
     location = tmp_path / "private"
     settings.PRIVATE_MEDIA_ROOT = location

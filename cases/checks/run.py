@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import rules
-from cases.actors import SYSTEM, Actor
+from cases.actors import SYSTEM, Actor, user_or_none
 from cases.audit import record_case_event
 from cases.checks.findings import Finding, case_findings
 from cases.checks.pictures import hash_bands, image_hash
@@ -184,7 +184,7 @@ def signal_clear(*, signal: Signal, actor: Actor, note: str) -> Signal:
     now = timezone.now()
     signal.status = SignalStatus.CLEARED
     signal.resolved_at = now
-    signal.resolved_by = actor  # type: ignore[assignment]
+    signal.resolved_by = user_or_none(actor)
     signal.resolution_note = note
     signal.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
     event = record_case_event(

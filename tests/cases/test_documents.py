@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from accounts.models import User
 from cases import services
 from cases.actors import IntegrationActor
 from cases.errors import InvalidInput, InvalidState, NotPermitted
@@ -17,7 +18,7 @@ from cases.states import CaseState, EventType, Slot
 from tests.factories import draft_case, png_bytes, submitted_case
 
 
-def test_a_document_is_stored_privately_under_a_random_name(applicant) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_is_stored_privately_under_a_random_name(applicant: User) -> None:
     case = draft_case(applicant)
     content = png_bytes("#abcdef")
     document = services.document_upload(
@@ -44,7 +45,7 @@ def test_a_document_is_stored_privately_under_a_random_name(applicant) -> None: 
     assert event.file_sha256 == document.sha256
 
 
-def test_no_url_serves_private_files(applicant) -> None:  # type: ignore[no-untyped-def]
+def test_no_url_serves_private_files(applicant: User) -> None:
     document = draft_case(applicant).documents.first()
     assert document is not None
     client = Client()
@@ -58,7 +59,9 @@ def test_no_url_serves_private_files(applicant) -> None:  # type: ignore[no-unty
         assert client.get(url).status_code == 404
 
 
-def test_uploads_are_refused_where_they_do_not_belong(applicant, other_applicant, reviewer) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_are_refused_where_they_do_not_belong(
+    applicant: User, other_applicant: User, reviewer: User
+) -> None:
     case = draft_case(applicant)
     submitted = submitted_case(applicant)
     count, events = Document.objects.count(), case.events.count()
@@ -104,7 +107,7 @@ def test_uploads_are_refused_where_they_do_not_belong(applicant, other_applicant
     assert len(stored) == Document.objects.count()
 
 
-def test_the_integration_that_created_a_case_acts_for_its_applicant(applicant) -> None:  # type: ignore[no-untyped-def]
+def test_the_integration_that_created_a_case_acts_for_its_applicant(applicant: User) -> None:
     wallet = IntegrationActor("wallet")
     case = services.case_create(
         program=draft_case(applicant).program,
@@ -121,12 +124,12 @@ def test_the_integration_that_created_a_case_acts_for_its_applicant(applicant) -
     assert Case.objects.get(pk=case.pk).state == CaseState.SUBMITTED
 
 
-def test_case_reference_is_human_readable(applicant) -> None:  # type: ignore[no-untyped-def]
+def test_case_reference_is_human_readable(applicant: User) -> None:
     case = draft_case(applicant)
     assert case.reference == f"KYC-{case.created_at.year}-{case.pk:06d}"
 
 
-def test_real_name_records_cannot_be_deleted(applicant) -> None:  # type: ignore[no-untyped-def]
+def test_real_name_records_cannot_be_deleted(applicant: User) -> None:
     from django.db.models import ProtectedError
 
     case = draft_case(applicant)

@@ -10,6 +10,7 @@ import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -38,7 +39,7 @@ LOGIN_ROW = re.compile(r"(\S+@demo\.kycreview\.test)\s+(\S+)")
 
 
 @pytest.fixture
-def demo_settings(settings, db):  # type: ignore[no-untyped-def]
+def demo_settings(settings: Any, db: None) -> Any:
     settings.DEBUG = True
     # The demo has ten users; the default hasher would spend seconds on them per test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -52,12 +53,12 @@ def seed() -> str:
     return out.getvalue()
 
 
-def stored_files(settings) -> list[Path]:  # type: ignore[no-untyped-def]
+def stored_files(settings: Any) -> list[Path]:
     root = Path(settings.PRIVATE_MEDIA_ROOT)
     return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
-def counts(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def counts(settings: Any) -> dict[str, int]:
     models = (User, Case, CaseEvent, Document, MaterialRequest, DecisionProposal, Notification)
     result = {model.__name__: model.objects.count() for model in models}
     result["files"] = len(stored_files(settings))
@@ -68,7 +69,7 @@ def logins(output: str) -> dict[str, str]:
     return dict(LOGIN_ROW.findall(output))
 
 
-def test_seed_demo_loads_every_program_in_every_state_once(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_seed_demo_loads_every_program_in_every_state_once(demo_settings: Any) -> None:
     first = seed()
     after_first = counts(demo_settings)
     second = seed()
@@ -88,7 +89,7 @@ def test_seed_demo_loads_every_program_in_every_state_once(demo_settings) -> Non
         assert case.events.order_by("-seq").first().to_state == case.state, case
 
 
-def test_demo_users_of_every_role_sign_in_with_the_printed_password(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_users_of_every_role_sign_in_with_the_printed_password(demo_settings: Any) -> None:
     printed = logins(seed())
 
     assert len(printed) == User.objects.filter(email__endswith=DEMO).count() == 10
@@ -105,7 +106,7 @@ def test_demo_users_of_every_role_sign_in_with_the_printed_password(demo_setting
     assert not User.objects.filter(is_superuser=True).exclude(pk=admin.pk).exists()
 
 
-def test_demo_cases_show_the_review_paths(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_cases_show_the_review_paths(demo_settings: Any) -> None:
     seed()
 
     waiting = DecisionProposal.objects.get(status=ProposalStatus.PENDING)
@@ -152,7 +153,7 @@ def test_demo_cases_show_the_review_paths(demo_settings) -> None:  # type: ignor
     assert Signal.objects.filter(kind="device_risk", status="open").exists()
 
 
-def test_declared_numbers_are_valid_and_encrypted(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_declared_numbers_are_valid_and_encrypted(demo_settings: Any) -> None:
     seed()
 
     cases = list(Case.objects.all())
@@ -189,7 +190,7 @@ def _mp4_boxes(data: bytes) -> Iterator[bytes]:
     assert position == len(data)
 
 
-def test_documents_are_real_files_of_their_content_type(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_documents_are_real_files_of_their_content_type(demo_settings: Any) -> None:
     seed()
 
     types = set()
@@ -213,7 +214,7 @@ def test_documents_are_real_files_of_their_content_type(demo_settings) -> None: 
     assert len(stored_files(demo_settings)) == Document.objects.count()
 
 
-def test_a_failed_load_leaves_nothing_behind(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_load_leaves_nothing_behind(demo_settings: Any) -> None:
     # The business cases come last: everything before them must be rolled back, files too.
     Program.objects.filter(code=ProgramCode.BUSINESS).update(is_active=False)
 
@@ -229,7 +230,7 @@ def test_a_failed_load_leaves_nothing_behind(demo_settings) -> None:  # type: ig
     assert "Demo data loaded" in seed()
 
 
-def test_seed_demo_refuses_without_debug(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_seed_demo_refuses_without_debug(demo_settings: Any) -> None:
     demo_settings.DEBUG = False
 
     with pytest.raises(CommandError, match="DEBUG"):
@@ -238,7 +239,7 @@ def test_seed_demo_refuses_without_debug(demo_settings) -> None:  # type: ignore
     assert not User.objects.filter(email__endswith=DEMO).exists()
 
 
-def test_demo_staff_get_a_printed_second_factor_that_works(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_staff_get_a_printed_second_factor_that_works(demo_settings: Any) -> None:
     from django_otp.oath import TOTP
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -261,7 +262,7 @@ def test_demo_staff_get_a_printed_second_factor_that_works(demo_settings) -> Non
         assert device.verify_token(out.getvalue().strip())
 
 
-def test_the_printed_demo_api_key_reads_the_wallets_cases(demo_settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_printed_demo_api_key_reads_the_wallets_cases(demo_settings: Any) -> None:
     from django.test import Client
 
     output = seed()
