@@ -294,7 +294,7 @@ SELECT gen_random_uuid(), 'BEN-' || lpad(g::text, 9, '0'), '', state, priority, 
        CASE WHEN state = 'needs_materials'
             THEN now + interval '1 hour' + r_misc * interval '10 days' END,
        CASE WHEN state = 'reviewing' THEN now - r_misc * interval '20 minutes' END,
-       -- the SLA columns as the sweep leaves them (cases/services/sweep.py, clock.py)
+       -- the SLA columns as the sweep leaves them (cases/sla/sweep.py, clock.py)
        CASE WHEN is_running AND sla = 'on_time' THEN due_at - target / 4 END,
        CASE WHEN state <> 'draft' AND sla <> 'on_time'
             THEN coalesce(due_at - target / 4, submitted + target * 3 / 4) END,

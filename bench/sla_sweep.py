@@ -325,7 +325,7 @@ def sweep_statements(now: datetime) -> Statements:
     if selections != mirrored:
         sys.exit(
             "error: the bench's copy of the due selections no longer matches the SQL "
-            "sla_sweep sends; update due_querysets() from cases/services/sweep.py.\n"
+            "sla_sweep sends; update due_querysets() from cases/sla/sweep.py.\n"
             + "\n".join(queries)
         )
     first, second = queries.index(mirrored[0]), queries.index(mirrored[1])
@@ -599,7 +599,12 @@ def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
     dirty = " (with uncommitted changes)" if _run(["git", "status", "--porcelain"]) else ""
-    sweep_code = ["cases/services/sweep.py", "cases/audit.py", "cases/notifications.py"]
+    sweep_code = [
+        "cases/sla/sweep.py",
+        "cases/outbox.py",
+        "cases/audit.py",
+        "cases/notifications.py",
+    ]
     changed = _run(["git", "status", "--porcelain", "--", *sweep_code])
     indexes = sql("SELECT indexname FROM pg_indexes WHERE tablename = 'cases_case' ORDER BY 1")
     pg_settings = dict(

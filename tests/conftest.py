@@ -1,5 +1,6 @@
-"""Shared test set-up: a real Redis (embedded unless REDIS_URL is set), role users, and the
-append-only triggers around the suite's own table flushes."""
+"""Shared fixtures: a real Redis (embedded unless REDIS_URL is set), role users, real commits,
+an empty broker queue, and the append-only triggers around the suite's own table flushes. The
+shared helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from accounts.models import User
 from accounts.roles import Role
+from tests.helpers import make_user
 
 
 @pytest.fixture(autouse=True)
@@ -125,34 +126,20 @@ def _private_media(tmp_path: Path, settings: Any) -> None:
     }
 
 
-def make_user(email: str, *roles: str, **extra: object) -> User:
-    user = User.objects.create_user(email=email, password="pw-" + email, **extra)
-    for role in roles:
-        user.groups.add(Group.objects.get(name=role))
-    is_staff = any(role != Role.APPLICANT for role in roles)
-    if is_staff:
-        User.objects.filter(pk=user.pk).update(is_staff=True)
-        user.is_staff = True
-    return User.objects.get(pk=user.pk)  # fresh permission cache
+@pytest.fixture
+def committed_db(transactional_db: None) -> None:
+    """Real commits: on-commit hooks run, and other connections (threads, a worker) see the
+    rows (the conftest's transactional_db restores seeded data and triggers)."""
 
 
-def signed_in(user: User, *, second_factor: bool = True) -> Any:
-    """A test client signed in as `user`, past the admin's second factor unless told not to."""
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+@pytest.fixture
+def empty_queue() -> Iterator[None]:
+    """The real broker's task queue, empty before and after the test."""
+    from kycreview.celery import app
 
-    client = Client(headers={"Accept-Language": "en"})
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    client.force_login(user)
-    if second_factor:
-        device, _ = TOTPDevice.objects.get_or_create(
-            user=user, confirmed=True, defaults={"name": "test"}
-        )
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-    return client
+    app.control.purge()
+    yield
+    app.control.purge()
 
 
 @pytest.fixture

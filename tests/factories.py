@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases import services
 from cases.models import Case, Program
-from cases.states import FILE_SLOTS, CaseState, ProgramCode, Verdict
+from cases.states import FILE_SLOTS, CaseState, ProgramCode, Slot, Verdict
 
 VALID_ID_NUMBER = "11010519491231002X"
 VALID_CREDIT_CODE = "91350100M000100Y43"
@@ -113,3 +113,20 @@ def approved_case(applicant: User, reviewer: User) -> Case:
     case = Case.objects.get(pk=case.pk)
     assert case.state == CaseState.APPROVED
     return case
+
+
+def ask_again(
+    case: Case,
+    reviewer: User,
+    *,
+    message: str = "Blurred.",
+    reasons: tuple[str, ...] = ("DOC_UNREADABLE",),
+    slots: tuple[str, ...] = (Slot.ID_FRONT,),
+) -> Case:
+    """The reviewer claims a submitted case and asks for new materials (by default a sharper
+    photo of the ID front)."""
+    services.case_claim(case=case, actor=reviewer)
+    services.case_request_materials(
+        case=case, actor=reviewer, reason_codes=list(reasons), message=message, slots=list(slots)
+    )
+    return Case.objects.get(pk=case.pk)

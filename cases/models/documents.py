@@ -65,7 +65,7 @@ class Document(models.Model):
             models.UniqueConstraint(fields=["case", "slot", "version"], name="document_version"),
         ]
         indexes = [
-            # The duplicate check's exact matches (cases/checks.py, similar_pictures).
+            # The duplicate check's exact matches (cases/checks/findings.py, similar_pictures).
             models.Index(
                 fields=["perceptual_hash"],
                 condition=~Q(perceptual_hash=""),

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import time_machine
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,12 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.services import staff_enrolment_code_matches, staff_issue_enrolment_code
-
-
-def english_client() -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
+from tests.helpers import english_client
 
 
 def code(device: TOTPDevice) -> str:
@@ -120,7 +114,7 @@ def test_an_expired_code_and_the_admin_action_and_the_command(db: None, reviewer
         assert not staff_enrolment_code_matches(user=reviewer, code=expiring)
     # The administrator replaces a lost phone: the old authenticator goes, a new code is shown once.
     TOTPDevice.objects.create(user=reviewer, name="old phone", confirmed=True)
-    from tests.conftest import signed_in
+    from tests.helpers import signed_in
 
     admin = User.objects.create_superuser("root@example.com", "pw-root@example.com")
     response = signed_in(admin).post(

@@ -478,11 +478,6 @@ def test_a_refused_service_call_records_nothing(applicant: Any, reviewer: Any) -
     assert case.event_seq == seq_before == CaseEvent.objects.filter(case=case).count()
 
 
-@pytest.fixture
-def committed_db(transactional_db: None) -> None:
-    """Real commits (the conftest's transactional_db restores seeded data and triggers)."""
-
-
 def test_events_commit_with_the_change_in_a_real_transaction(
     committed_db: None, applicant: Any, reviewer: Any
 ) -> None:

@@ -11,8 +11,8 @@ from django.urls import reverse
 from accounts.models import SignInRecord, User
 from cases.audit import client_ip
 from cases.models import AccessKind, AccessLog
-from tests.conftest import signed_in
 from tests.factories import reviewing_case
+from tests.helpers import signed_in
 
 SPOOFED = "6.6.6.6"  # what a client can write into X-Forwarded-For itself
 

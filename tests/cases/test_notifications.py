@@ -7,14 +7,11 @@ messages the services put on the real broker. tests/cases/test_tasks.py runs a r
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -24,18 +21,10 @@ from cases import services
 from cases.models import CaseEvent, Notification, ReasonCode
 from cases.notifications import notification_send, notifications_resend_stale
 from cases.states import CaseState, EventType
-from kycreview.celery import app
-from tests.conftest import make_user
 from tests.factories import accept_all, reviewing_case, submitted_case
+from tests.helpers import make_user, queued_tasks
 
 FREEZE_NOTE = "Hologram shows clone-stamp traces; compare with case KYC-2026-000001."
-
-
-class RefusingBackend(BaseEmailBackend):
-    """An SMTP server that is down: every send fails as a refused connection would."""
-
-    def send_messages(self, email_messages: Any) -> int:
-        raise ConnectionRefusedError("the mail server refused the connection")
 
 
 @pytest.fixture
@@ -43,32 +32,6 @@ def english_applicant(db: None) -> Any:
     return make_user(
         "emma@example.com", Role.APPLICANT, full_name="Emma English", preferred_language="en"
     )
-
-
-@pytest.fixture
-def empty_queue() -> Iterator[None]:
-    """The real broker's task queue, empty before and after the test."""
-    app.control.purge()
-    yield
-    app.control.purge()
-
-
-def queued_tasks() -> list[tuple[str, dict[str, Any]]]:
-    """Take every message off the default queue of the real broker: (task name, kwargs)."""
-    found = []
-    with app.connection_for_read() as connection:
-        simple = connection.SimpleQueue(app.conf.task_default_queue, no_ack=True)
-        try:
-            while True:
-                try:
-                    message = simple.get(block=False)
-                except queue.Empty:
-                    break
-                _args, kwargs, _embed = message.decode()
-                found.append((message.headers["task"], kwargs))
-        finally:
-            simple.close()
-    return found
 
 
 def notification_for(case: Any, event_type: str) -> Notification:
@@ -116,7 +79,7 @@ def test_a_failed_send_releases_the_row_for_the_resend(
 ) -> None:
     case = submitted_case(applicant)
     notification = notification_for(case, EventType.SUBMITTED)
-    settings.EMAIL_BACKEND = "tests.cases.test_notifications.RefusingBackend"
+    settings.EMAIL_BACKEND = "tests.helpers.RefusingBackend"
 
     with pytest.raises(ConnectionRefusedError):
         notification_send(notification_id=notification.pk)

@@ -7,8 +7,7 @@ consumes it, renders the e-mail in the applicant's language and marks the outbox
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,18 +23,12 @@ from cases.models import Notification, ReasonCode
 from cases.states import EventType
 from cases.tasks import send_notification
 from kycreview.celery import app
-from tests.conftest import make_user
 from tests.factories import reviewing_case, submitted_case
+from tests.helpers import make_user, wait_for
 
 WAIT_SECONDS = 20
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def committed_db(transactional_db: None) -> None:
-    """Real commits: on-commit hooks run and the worker's own connection sees the rows. An
-    earlier transactional test's flush may have emptied the seeded tables; they come back."""
 
 
 @pytest.fixture
@@ -55,18 +48,6 @@ def english_applicant(committed_db: None) -> Any:
     return make_user(
         "emma@example.com", Role.APPLICANT, full_name="Emma English", preferred_language="en"
     )
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_SECONDS) -> Any:
-    """Poll until `condition()` is truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"the worker did not {what} within {timeout:.0f} s")
-        time.sleep(0.05)
 
 
 def wait_until_sent(notification: Notification) -> Notification:

@@ -23,7 +23,7 @@ from cases.models import (
     WebhookSubscription,
 )
 from cases.states import ProgramCode
-from tests.conftest import signed_in
+from tests.helpers import signed_in
 
 
 def change_form(model: type[models.Model], obj: models.Model, user: User, **changes: Any) -> dict:

@@ -1,8 +1,7 @@
-"""The REST API for the wallet backend (cases/api/), through the Django test client."""
+"""The REST API for the wallet backend (cases/integrations/api/), through the Django test client."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -24,49 +23,8 @@ from cases.models import (
 )
 from cases.models.api import hash_key
 from cases.states import CaseState, Slot
-from tests.conftest import signed_in
-from tests.factories import VALID_ID_NUMBER, png_bytes
-
-ALL = ["cases:read", "cases:write", "documents:write"]
-
-
-def make_key(name: str = "wallet", scopes: list[str] | None = None) -> tuple[Integration, str]:
-    integration, _ = Integration.objects.get_or_create(name=name)
-    prefix, key = ApiKey.new_secret()
-    ApiKey.objects.create(
-        integration=integration, prefix=prefix, key_hash=hash_key(key), scopes=scopes or ALL
-    )
-    return integration, key
-
-
-class Api:
-    def __init__(self, key: str, language: str = "en") -> None:
-        self.key = key
-        self.client = Client(
-            headers={"Authorization": f"Api-Key {key}", "Accept-Language": language}
-        )
-
-    def get(self, url: str, **params: Any) -> Any:
-        return self.client.get(url, params)
-
-    def post(self, url: str, body: Any = None, **headers: str) -> Any:
-        return self.client.post(
-            url, json.dumps(body or {}), content_type="application/json", headers=headers
-        )
-
-    def upload(self, case_id: str, slot: str, content: bytes, name: str = "x.png") -> Any:
-        file = io.BytesIO(content)
-        file.name = name
-        return self.client.post(reverse("api-case-upload", args=[case_id, slot]), {"file": file})
-
-
-def application(external_id: str = "u-1001", **extra: Any) -> dict[str, Any]:
-    return {
-        "program": "real_name",
-        "external_id": external_id,
-        "declared": {"full_name": "张伟", "id_number": VALID_ID_NUMBER, "phone": "13812345678"},
-        **extra,
-    }
+from tests.factories import ask_again, png_bytes
+from tests.helpers import Api, application, make_key, signed_in
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -96,16 +54,8 @@ def test_create_upload_submit_read_and_history(wallet: Any, reviewer: User) -> N
     assert submitted.status_code == 200 and submitted.json()["state"] == CaseState.SUBMITTED
     assert submitted.json()["expected_completion"]
     # A reviewer asks for a new photo; the wallet reads why, in the language it asks for.
-    from cases import services
 
-    services.case_claim(case=case, actor=reviewer)
-    services.case_request_materials(
-        case=case,
-        actor=reviewer,
-        reason_codes=["DOC_UNREADABLE"],
-        message="Blurred.",
-        slots=[Slot.ID_FRONT],
-    )
+    ask_again(case, reviewer)
     read = wallet.get(reverse("api-case", args=[body["id"]])).json()
     assert read["paused"] is True and read["expected_completion"] is None
     assert read["requested_items"] == [{"slot": "id_front", "label": "ID card, front"}]

@@ -1,4 +1,4 @@
-"""The SLA sweep (cases/services/sweep.py): each action fires once, at its moment, not before.
+"""The SLA sweep (cases/sla/sweep.py): each action fires once, at its moment, not before.
 
 time-machine moves the clock; instants are counted by hand on the 2026 China calendar.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,14 +22,7 @@ from cases.models import Case, CaseEvent, Notification, SlaClock
 from cases.notifications import render_notification
 from cases.sla.sweep import SweepResult, sla_sweep
 from cases.states import CaseState, EventType, Priority, Slot
-from tests.conftest import make_user
-from tests.factories import submitted_case
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, second, tzinfo=SH)
+from tests.helpers import at, fresh, make_user, submit_at
 
 
 def sweep_at(when: datetime) -> SweepResult:
@@ -40,15 +32,6 @@ def sweep_at(when: datetime) -> SweepResult:
 
 def events(case: Case, event_type: str) -> list[CaseEvent]:
     return list(CaseEvent.objects.filter(case=case, event_type=event_type))
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
-
-
-def submit_at(applicant: User, when: datetime) -> Case:
-    with time_machine.travel(when, tick=False):
-        return submitted_case(applicant)
 
 
 def waiting_case(applicant: User, reviewer: User) -> Case:

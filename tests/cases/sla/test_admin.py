@@ -10,7 +10,7 @@ from accounts.models import User
 from cases.models import CalendarOverride, ConfigChange, SlaPolicy
 from cases.sla.calendar import business_calendar
 from cases.states import Priority, ProgramCode
-from tests.conftest import signed_in
+from tests.helpers import signed_in
 
 
 def policy() -> SlaPolicy:

@@ -102,12 +102,6 @@ def assert_chain_intact(case: Case) -> None:
     assert fresh.event_seq == CaseEvent.objects.filter(case=case).count()
 
 
-@pytest.fixture
-def committed_db(transactional_db: None) -> None:
-    """Real commits, which the other threads' connections can see (the SQLite test database is
-    a file, see settings)."""
-
-
 def test_approve_and_reject_at_once_one_decision_wins(
     committed_db: None, applicant: User, reviewer: User
 ) -> None:

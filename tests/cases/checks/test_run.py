@@ -1,24 +1,20 @@
-"""The automatic checks (DESIGN §6; issue 4's "open signals" column and the review screen's
-signals with their evidence): what each check finds, how a run stores it, and what reviewers
-can do about it. Images are real files through the real upload pipeline and storage."""
+"""Running the automatic checks and what their signals change (cases/checks/run.py): the second
+signature while a high one is open, who clears a signal, when the checks run, the queue column
+and the review screen, and that applicants and the wallet never see a signal."""
 
 from __future__ import annotations
 
-import io
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.models import User
 from accounts.roles import Role
 from cases import services
-from cases.checks.findings import number_problem
-from cases.checks.pictures import image_quality
-from cases.checks.run import case_run_checks, checks_run_requested, signal_clear
+from cases.checks.run import checks_run_requested, signal_clear
 from cases.enqueue import RUN_CHECKS, enqueue
 from cases.errors import InvalidInput, InvalidState, NotPermitted
 from cases.models import Case, CaseEvent, Document, Program, Signal
@@ -29,266 +25,25 @@ from cases.states import (
     ProgramCode,
     ProposalStatus,
     SignalKind,
-    SignalSeverity,
     SignalStatus,
     Slot,
 )
-from tests.conftest import make_user, signed_in
 from tests.factories import (
-    VALID_CREDIT_CODE,
-    VALID_ID_NUMBER,
     accept_all,
     declared_for,
     reviewing_case,
     submitted_case,
 )
+from tests.helpers import make_user, open_signals, photo, run_checks, signed_in, upload_photo
+
+# The factories' uploads are tiny plain PNGs; see tests/cases/checks/conftest.py.
+pytestmark = pytest.mark.usefixtures("plain_factory_pictures")
 
 
-def photo(seed: int = 0, *, size: tuple[int, int] = (900, 600), fmt: str = "JPEG") -> bytes:
-    """A sharp, well-exposed picture: a card with text and shapes over fine texture."""
-    image = Image.effect_noise(size, 40 + seed).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((40, 40, size[0] - 40, size[1] - 40), outline="#102040", width=6)
-    for row in range(8):
-        draw.text((70, 70 + row * 55), f"LINE {seed}-{row} 0123456789", fill="#000000")
-    draw.ellipse((size[0] - 300, 100, size[0] - 80, 380), fill=(200 - seed % 50, 150, 120))
-    out = io.BytesIO()
-    image.save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-    return out.getvalue()
-
-
-def run(case: Case) -> Any:
-    result = case_run_checks(case_id=case.pk)
-    assert result is not None
-    return result
-
-
-def open_signals(case: Case) -> dict[str, Signal]:
-    return {s.kind: s for s in Signal.objects.filter(case=case, status=SignalStatus.OPEN)}
-
-
-def upload_photo(case: Case, slot: str, content: bytes, name: str = "card.jpg") -> Document:
-    return services.document_upload_file(
-        case=case, actor=case.applicant, slot=slot, stream=io.BytesIO(content), name=name
+def make_senior() -> User:
+    return User.objects.filter(email="senior2@example.com").first() or make_user(
+        "senior2@example.com", Role.SENIOR_REVIEWER
     )
-
-
-@pytest.fixture(autouse=True)
-def plain_factory_pictures(request: Any, settings: Any) -> None:
-    """The factories' uploads are tiny plain PNGs: the picture checks are tested with real
-    photos below; elsewhere they are told to look away, so each test sees only its finding."""
-    if "real_photos" not in request.keywords:
-        settings.CHECK_MIN_IMAGE_SIDE = 1
-        settings.CHECK_MIN_SHARPNESS = 0
-
-
-@pytest.fixture
-def matching_applicant(db: None) -> User:
-    """An applicant whose wallet profile carries the name the factories declare."""
-    return make_user("zhang@example.com", Role.APPLICANT, full_name="张三")
-
-
-# --- what each check finds ----------------------------------------------------------------
-
-
-def test_number_checks_name_what_is_wrong() -> None:
-    today = date(2026, 11, 24)
-    assert number_problem(VALID_ID_NUMBER, SignalKind.ID_NUMBER, today=today) == ""
-    assert number_problem("110105194912310021", SignalKind.ID_NUMBER, today=today) == "checksum"
-    assert number_problem("110105194913310021", SignalKind.ID_NUMBER, today=today) == "birth_date"
-    assert number_problem("1101051949", SignalKind.ID_NUMBER, today=today) == "length"
-    assert (
-        number_problem("110105203001010028", SignalKind.ID_NUMBER, today=today)
-        == "future_birth_date"
-    )
-    assert number_problem(VALID_CREDIT_CODE, SignalKind.CREDIT_CODE, today=today) == ""
-    assert number_problem("91350100M000100Y44", SignalKind.CREDIT_CODE, today=today) != ""
-
-
-@pytest.mark.real_photos
-def test_image_quality_sees_blur_darkness_glare_and_size(settings: Any) -> None:
-    sharp = Image.open(io.BytesIO(photo()))
-    assert image_quality(sharp)["problems"] == []
-    assert "blurry" in image_quality(sharp.filter(ImageFilter.GaussianBlur(6)))["problems"]
-    dark = sharp.point(lambda v: v // 8)
-    assert "dark" in image_quality(dark)["problems"]
-    glare = sharp.copy()
-    ImageDraw.Draw(glare).rectangle((0, 0, 900, 350), fill="#ffffff")
-    assert "glare" in image_quality(glare)["problems"]
-    assert "glare" not in image_quality(glare, glare=False)["problems"]  # a scanned page
-    assert "small" in image_quality(sharp.resize((300, 200)))["problems"]
-    settings.CHECK_MIN_SHARPNESS = 10**9  # the thresholds are the settings'
-    assert "blurry" in image_quality(sharp)["problems"]
-
-
-def test_declared_data_checks_on_a_credit_case(db: None, applicant: User) -> None:
-    program = Program.objects.get(code=ProgramCode.CREDIT)
-    program.min_credit_score = 600
-    program.save()
-    case = submitted_case(
-        applicant, ProgramCode.CREDIT, credit_score=420, device_risk_flags=["rooted", "emulator"]
-    )
-    result = run(case)
-    found = open_signals(case)
-    assert set(found) == {
-        SignalKind.CREDIT_SCORE,
-        SignalKind.DEVICE_RISK,
-        SignalKind.PROFILE_MISMATCH,  # "Alice Applicant" in the wallet, 张三 declared
-    }
-    assert found[SignalKind.CREDIT_SCORE].evidence == {"score": 420, "minimum": 600}
-    assert found[SignalKind.CREDIT_SCORE].severity == SignalSeverity.HIGH
-    assert found[SignalKind.DEVICE_RISK].evidence == {"flags": ["emulator", "rooted"]}
-    assert found[SignalKind.PROFILE_MISMATCH].evidence == {
-        "declared": "张三",
-        "profile": "Alice Applicant",
-    }
-    assert "420" in found[SignalKind.CREDIT_SCORE].describe()
-    # One event for the run; a high signal lifts the priority of a case in the queue.
-    event = CaseEvent.objects.get(case=case, event_type=EventType.CHECKS_UPDATED)
-    assert {r["kind"] for r in event.data["raised"]} == set(found)
-    assert event.data["priority_to"] == Priority.HIGH
-    assert Case.objects.get(pk=case.pk).priority == Priority.HIGH
-    assert len(result.raised) == 3
-
-
-def test_running_the_checks_again_changes_nothing(db: None, matching_applicant: User) -> None:
-    case = submitted_case(matching_applicant, device_risk_flags=["hooked"])
-    run(case)
-    events = CaseEvent.objects.filter(case=case).count()
-    again = run(case)
-    assert again.raised == [] and again.resolved == []
-    assert CaseEvent.objects.filter(case=case).count() == events
-    assert Signal.objects.filter(case=case).count() == 1
-
-
-@pytest.mark.real_photos
-def test_a_clean_case_raises_nothing(db: None, matching_applicant: User) -> None:
-    case = services.case_create(
-        program=Program.objects.get(code=ProgramCode.REAL_NAME),
-        applicant=matching_applicant,
-        actor=matching_applicant,
-        declared=declared_for(ProgramCode.REAL_NAME),
-    )
-    upload_photo(case, Slot.ID_FRONT, photo(1))
-    upload_photo(case, Slot.ID_BACK, photo(2))
-    services.case_submit(case=case, actor=matching_applicant)
-    assert run(case).raised == []
-    assert not CaseEvent.objects.filter(case=case, event_type=EventType.CHECKS_UPDATED).exists()
-
-
-def test_an_invalid_number_in_the_record_is_flagged(db: None, matching_applicant: User) -> None:
-    """Input validation refuses bad numbers; a record that holds one anyway (older rules, a
-    migration) is still caught."""
-    case = submitted_case(matching_applicant)
-    case.id_number = "110105194912310021"
-    case.save(update_fields=["id_number"])
-    run(case)
-    signal = open_signals(case)[SignalKind.ID_NUMBER]
-    assert signal.evidence == {"problem": "checksum"}
-    assert "110105194912310021" not in str(signal.evidence) + signal.subject
-
-
-@pytest.mark.real_photos
-def test_pictures_poor_reused_or_edited(db: None, matching_applicant: User) -> None:
-    other = make_user("copycat@example.com", Role.APPLICANT, full_name="张三")
-    shared = photo(7)
-    first = services.case_create(
-        program=Program.objects.get(code=ProgramCode.REAL_NAME),
-        applicant=other,
-        actor=other,
-        declared=declared_for(ProgramCode.REAL_NAME),
-    )
-    upload_photo(first, Slot.ID_FRONT, shared)
-    first.refresh_from_db()
-
-    case = services.case_create(
-        program=Program.objects.get(code=ProgramCode.REAL_NAME),
-        applicant=matching_applicant,
-        actor=matching_applicant,
-        declared=declared_for(ProgramCode.REAL_NAME),
-    )
-    # The same picture, recompressed as PNG: the perceptual hash still matches.
-    reused = io.BytesIO()
-    Image.open(io.BytesIO(shared)).save(reused, "PNG")
-    front = upload_photo(case, Slot.ID_FRONT, reused.getvalue(), "front.png")
-    # A blurry back, saved by Photoshop (EXIF Software): recorded, then stripped from the file.
-    blurry = Image.open(io.BytesIO(photo(3))).filter(ImageFilter.GaussianBlur(6))
-    exif = Image.Exif()
-    exif[0x0131] = "Adobe Photoshop 25.1 (Windows)"
-    edited = io.BytesIO()
-    blurry.save(edited, "JPEG", exif=exif)
-    back = upload_photo(case, Slot.ID_BACK, edited.getvalue(), "back.jpg")
-    assert back.source_software == "Adobe Photoshop 25.1 (Windows)"
-    with back.file.open("rb") as stored:
-        assert not Image.open(stored).getexif()
-    services.case_submit(case=case, actor=matching_applicant)
-
-    run(case)
-    found = open_signals(case)
-    assert set(found) == {
-        SignalKind.DUPLICATE_IMAGE,
-        SignalKind.IMAGE_QUALITY,
-        SignalKind.EDITING_SOFTWARE,
-    }
-    duplicate = found[SignalKind.DUPLICATE_IMAGE]
-    assert duplicate.document == front and duplicate.evidence["cases"] == [first.reference]
-    assert str(first.reference) in duplicate.describe()
-    assert found[SignalKind.IMAGE_QUALITY].document == back
-    assert found[SignalKind.IMAGE_QUALITY].evidence["problems"] == ["blurry"]
-    assert "Photoshop" in str(found[SignalKind.EDITING_SOFTWARE].describe())
-    # The same applicant using one picture twice is not a duplicate.
-    own = photo(8)
-    cases = []
-    for _ in range(2):
-        again = services.case_create(
-            program=Program.objects.get(code=ProgramCode.REAL_NAME),
-            applicant=other,
-            actor=other,
-            declared=declared_for(ProgramCode.REAL_NAME),
-        )
-        upload_photo(again, Slot.ID_FRONT, own)
-        cases.append(again)
-    run(again)
-    assert SignalKind.DUPLICATE_IMAGE not in open_signals(again)
-
-
-@pytest.mark.real_photos
-def test_a_newer_version_resolves_the_old_documents_signal(
-    db: None, matching_applicant: User, reviewer: User
-) -> None:
-    case = services.case_create(
-        program=Program.objects.get(code=ProgramCode.REAL_NAME),
-        applicant=matching_applicant,
-        actor=matching_applicant,
-        declared=declared_for(ProgramCode.REAL_NAME),
-    )
-    dark = Image.open(io.BytesIO(photo(4))).point(lambda v: v // 8)
-    out = io.BytesIO()
-    dark.save(out, "JPEG")
-    upload_photo(case, Slot.ID_FRONT, out.getvalue())
-    upload_photo(case, Slot.ID_BACK, photo(5))
-    services.case_submit(case=case, actor=matching_applicant)
-    run(case)
-    (signal,) = Signal.objects.filter(case=case)
-    assert signal.kind == SignalKind.IMAGE_QUALITY and "dark" in signal.evidence["problems"]
-
-    services.case_claim(case=case, actor=reviewer)
-    services.case_request_materials(
-        case=case,
-        actor=reviewer,
-        reason_codes=["DOC_UNREADABLE"],
-        message="Too dark.",
-        slots=[Slot.ID_FRONT],
-    )
-    upload_photo(case, Slot.ID_FRONT, photo(6))
-    services.case_resubmit(case=case, actor=matching_applicant)
-    result = run(case)
-    signal.refresh_from_db()
-    assert signal.status == SignalStatus.RESOLVED and result.resolved == [signal]
-    assert result.raised == []
-
-
-# --- what the signals change --------------------------------------------------------------
 
 
 def test_an_open_high_signal_needs_a_second_signature_until_cleared(
@@ -296,7 +51,7 @@ def test_an_open_high_signal_needs_a_second_signature_until_cleared(
 ) -> None:
     case = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
     Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
-    run(case)
+    run_checks(case)
     Case.objects.filter(pk=case.pk).update(device_risk_flags=[])
     assert services.four_eyes_required(Case.objects.get(pk=case.pk), "approve")
     services.case_approve(case=case, actor=reviewer)
@@ -315,12 +70,6 @@ def test_an_open_high_signal_needs_a_second_signature_until_cleared(
     assert Case.objects.get(pk=case.pk).state == CaseState.APPROVED
 
 
-def make_senior() -> User:
-    return User.objects.filter(email="senior2@example.com").first() or make_user(
-        "senior2@example.com", Role.SENIOR_REVIEWER
-    )
-
-
 def test_clearing_a_signal_needs_a_note_and_the_right_person(
     db: None,
     applicant: User,
@@ -331,7 +80,7 @@ def test_clearing_a_signal_needs_a_note_and_the_right_person(
     auditor: User,
 ) -> None:
     case = reviewing_case(applicant, reviewer, device_risk_flags=["rooted"])
-    run(case)
+    run_checks(case)
     high = Signal.objects.get(case=case, kind=SignalKind.DEVICE_RISK)  # high
     medium = Signal.objects.get(case=case, kind=SignalKind.PROFILE_MISMATCH)  # medium
     events = CaseEvent.objects.filter(case=case).count()
@@ -361,18 +110,18 @@ def test_clearing_a_signal_needs_a_note_and_the_right_person(
     with pytest.raises(InvalidState):
         signal_clear(signal=high, actor=supervisor, note="Again.")
     # A cleared finding stays cleared when the checks run again.
-    assert run(case).raised == []
+    assert run_checks(case).raised == []
     assert Signal.objects.get(pk=high.pk).status == SignalStatus.CLEARED
 
 
 def test_a_finding_that_comes_back_is_open_again(db: None, matching_applicant: User) -> None:
     case = submitted_case(matching_applicant, device_risk_flags=["rooted"])
-    run(case)
+    run_checks(case)
     (signal,) = Signal.objects.filter(case=case)
     Case.objects.filter(pk=case.pk).update(device_risk_flags=[])
-    assert run(case).resolved == [signal]
+    assert run_checks(case).resolved == [signal]
     Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
-    again = run(case)
+    again = run_checks(case)
     signal.refresh_from_db()
     assert again.raised == [signal] and signal.status == SignalStatus.OPEN
     assert signal.resolved_at is None
@@ -396,7 +145,7 @@ def test_an_approval_looks_at_what_the_pending_checks_will_find(
     # The approval only looked: one event (the proposal); storing is the worker's run.
     assert CaseEvent.objects.filter(case=case).count() == events + 1
     assert not Signal.objects.filter(case=case).exists()
-    run(case)
+    run_checks(case)
     assert SignalKind.ID_NUMBER in open_signals(case)
     # Without the finding, the same approval needs no second signature.
     clean = accept_all(reviewing_case(matching_applicant, reviewer), reviewer)
@@ -434,9 +183,6 @@ def test_a_case_whose_checks_keep_failing_does_not_block_the_others(
     assert Case.objects.get(pk=fine.pk).checks_requested_at is None
 
 
-# --- when the checks run ------------------------------------------------------------------
-
-
 def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
     db: None, matching_applicant: User, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -459,14 +205,11 @@ def test_submission_and_uploads_request_a_run_and_the_periodic_task_catches_up(
     assert checks_run_requested(now=later) == 0
 
 
-# --- the workbench ------------------------------------------------------------------------
-
-
 def test_the_queue_counts_open_signals_and_the_review_screen_shows_the_evidence(
     db: None, applicant: User, reviewer: User, supervisor: User, auditor: User
 ) -> None:
     flagged = submitted_case(applicant, device_risk_flags=["rooted"])
-    run(flagged)  # device risk (high) and the profile's other name (medium)
+    run_checks(flagged)  # device risk (high) and the profile's other name (medium)
     quiet = submitted_case(make_user("quiet@example.com", Role.APPLICANT, full_name="张三"))
     queue = signed_in(reviewer).get(reverse("admin:cases_unassignedcase_changelist"))
     rows = {c.pk: c for c in queue.context["cl"].result_list}
@@ -509,7 +252,7 @@ def test_applicants_never_see_signals(db: None, applicant: User) -> None:
     from django.test import Client
 
     case = submitted_case(applicant, device_risk_flags=["rooted"])
-    run(case)
+    run_checks(case)
     client = Client()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(applicant)
@@ -520,13 +263,13 @@ def test_applicants_never_see_signals(db: None, applicant: User) -> None:
 
 
 def test_the_wallet_api_never_shows_signals(db: None) -> None:
-    from tests.cases.test_api import Api, application, make_key
+    from tests.helpers import Api, application, make_key
 
     wallet = Api(make_key()[1])
     body = wallet.post(reverse("api-cases"), application()).json()
     case = Case.objects.get(uuid=body["id"])
     Case.objects.filter(pk=case.pk).update(device_risk_flags=["rooted"])
-    run(case)
+    run_checks(case)
     assert Signal.objects.filter(case=case).exists()
     for url in (
         reverse("api-case", args=[body["id"]]),
@@ -545,7 +288,7 @@ def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
         actor=matching_applicant,
         declared={**declared_for(ProgramCode.REAL_NAME), "device_risk_flags": ["rooted"]},
     )
-    run(case)  # the run an upload to the draft asks for
+    run_checks(case)  # the run an upload to the draft asks for
     assert Case.objects.get(pk=case.pk).priority == Priority.NORMAL  # a draft is in no queue
     for slot in (Slot.ID_FRONT, Slot.ID_BACK):
         services.document_upload(
@@ -556,53 +299,11 @@ def test_a_high_signal_found_on_the_draft_lifts_the_priority_on_submission(
             content_type="image/jpeg",
         )
     services.case_submit(case=case, actor=matching_applicant)
-    result = run(case)
+    result = run_checks(case)
     assert result.raised == []
     assert Case.objects.get(pk=case.pk).priority == Priority.HIGH
     event = CaseEvent.objects.filter(case=case, event_type=EventType.CHECKS_UPDATED).latest("seq")
     assert (event.data["priority_from"], event.data["priority_to"]) == (1, 2)
-
-
-@pytest.mark.real_photos
-def test_a_band_many_pictures_share_is_left_out_and_the_copy_still_found(
-    db: None, matching_applicant: User, settings: Any
-) -> None:
-    from cases.checks.findings import similar_pictures
-    from cases.checks.pictures import hash_bands
-    from cases.models import DocumentHashBand
-
-    settings.CHECK_DUPLICATE_CANDIDATES = 2
-    shared = photo(11)
-
-    def draft_with(owner: User, content: bytes) -> tuple[Case, Document]:
-        case = services.case_create(
-            program=Program.objects.get(code=ProgramCode.REAL_NAME),
-            applicant=owner,
-            actor=owner,
-            declared=declared_for(ProgramCode.REAL_NAME),
-        )
-        return case, upload_photo(case, Slot.ID_FRONT, content)
-
-    original_case, original = draft_with(make_user("orig@example.com", Role.APPLICANT), shared)
-    # Three other applicants' unrelated pictures that happen to share band 0 with it.
-    band, value = hash_bands(original.perceptual_hash)[0]
-    for n in range(3):
-        _, other = draft_with(make_user(f"crowd{n}@example.com", Role.APPLICANT), photo(20 + n))
-        DocumentHashBand.objects.filter(document=other, band=band).update(value=value)
-    case, copy = draft_with(matching_applicant, shared)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        assert similar_pictures(case, copy) == [(original_case.reference, 0)]
-    # Bounded: one lookup per band, each reading at most CHECK_DUPLICATE_CANDIDATES + 1 rows.
-    lookups = [q["sql"] for q in captured.captured_queries if "cases_documenthashband" in q["sql"]]
-    assert 1 <= len(lookups) <= 16 and all("LIMIT 3" in sql for sql in lookups)
-    # A picture reused so widely that all its bands are too common is still found, by its hash.
-    for n in range(3):
-        draft_with(make_user(f"ring{n}@example.com", Role.APPLICANT), shared)
-    found = similar_pictures(case, copy)
-    assert found and all(distance == 0 for _, distance in found)
 
 
 def test_request_checks_command_backfills_hashes_and_checks_cases_in_play(

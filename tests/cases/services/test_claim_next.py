@@ -6,7 +6,6 @@ import threading
 from collections import Counter
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,33 +17,20 @@ from cases import services
 from cases.errors import NotPermitted
 from cases.models import Case, CaseEvent
 from cases.states import CaseState, EventType, Priority, Slot
-from tests.conftest import make_user
-from tests.factories import submitted_case, upload
-
-SH = ZoneInfo("Asia/Shanghai")
+from tests.factories import ask_again, submitted_case, upload
+from tests.helpers import at, fresh, make_user, submit_at
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 3, day, hour, minute, tzinfo=SH)
-
-
-def submit_at(applicant: User, when: datetime, priority: int = Priority.NORMAL) -> Case:
-    with time_machine.travel(when, tick=False):
-        case = submitted_case(applicant)
+def queued(applicant: User, when: datetime, priority: int = Priority.NORMAL) -> Case:
+    """A case submitted at `when`, at `priority`."""
+    case = submit_at(applicant, when)
     Case.objects.filter(pk=case.pk).update(priority=priority)
-    return Case.objects.get(pk=case.pk)
+    return fresh(case)
 
 
 def resubmitted_by(case: Case, reviewer: User, applicant: User, when: datetime) -> Case:
     with time_machine.travel(when, tick=False):
-        services.case_claim(case=case, actor=reviewer)
-        services.case_request_materials(
-            case=case,
-            actor=reviewer,
-            reason_codes=["DOC_UNREADABLE"],
-            message="Blurred.",
-            slots=[Slot.ID_FRONT],
-        )
+        ask_again(case, reviewer)
         upload(case, Slot.ID_FRONT, applicant, colour="#225588")
         services.case_resubmit(case=case, actor=applicant)
     return Case.objects.get(pk=case.pk)
@@ -57,10 +43,10 @@ def claimed(event: CaseEvent | None) -> Case | None:
 def test_claim_next_takes_resubmitted_then_priority_then_earliest_due(
     db: None, applicant: User, reviewer: User, other_reviewer: User
 ) -> None:
-    normal_early = submit_at(applicant, at(2, 10))
-    normal_late = submit_at(applicant, at(3, 10))
-    urgent = submit_at(applicant, at(4, 10), Priority.URGENT)
-    back = resubmitted_by(submit_at(applicant, at(5, 10)), other_reviewer, applicant, at(5, 11))
+    normal_early = queued(applicant, at(3, 2, 10))
+    normal_late = queued(applicant, at(3, 3, 10))
+    urgent = queued(applicant, at(3, 4, 10), Priority.URGENT)
+    back = resubmitted_by(queued(applicant, at(3, 5, 10)), other_reviewer, applicant, at(3, 5, 11))
     order = [claimed(services.case_claim_next(actor=reviewer)) for _ in range(4)]
     assert order == [back, urgent, normal_early, normal_late]
     assert services.case_claim_next(actor=reviewer) is None
@@ -72,15 +58,15 @@ def test_claim_next_takes_resubmitted_then_priority_then_earliest_due(
 def test_a_resubmitted_case_goes_back_to_the_reviewer_who_handled_it(
     db: None, applicant: User, reviewer: User, other_reviewer: User
 ) -> None:
-    mine = resubmitted_by(submit_at(applicant, at(2, 10)), reviewer, applicant, at(2, 11))
-    theirs = resubmitted_by(submit_at(applicant, at(2, 9)), other_reviewer, applicant, at(2, 12))
+    mine = resubmitted_by(queued(applicant, at(3, 2, 10)), reviewer, applicant, at(3, 2, 11))
+    theirs = resubmitted_by(queued(applicant, at(3, 2, 9)), other_reviewer, applicant, at(3, 2, 12))
     # theirs is older, and would come first in the plain queue order; each gets their own.
     assert claimed(services.case_claim_next(actor=reviewer)) == mine
     assert claimed(services.case_claim_next(actor=other_reviewer)) == theirs
 
 
 def test_only_reviewers_claim(db: None, applicant: User, auditor: User) -> None:
-    submit_at(applicant, at(2, 10))
+    queued(applicant, at(3, 2, 10))
     for person in (applicant, auditor):
         with pytest.raises(NotPermitted):
             services.case_claim_next(actor=person)

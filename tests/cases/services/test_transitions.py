@@ -22,6 +22,7 @@ from cases.errors import (
 from cases.models import Case, CaseEvent, DecisionProposal
 from cases.states import CaseState, EventType, ProgramCode, ProposalStatus, Slot, Verdict
 from tests.factories import accept_all, draft_case, reviewing_case, submitted_case, upload
+from tests.helpers import fresh
 
 S = CaseState
 WALLET = IntegrationActor("wallet")
@@ -63,10 +64,6 @@ def people(
         other_supervisor,
         auditor,
     )
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
 
 
 # --- cases in each state, built through the services -----------------------------------------

@@ -6,11 +6,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -21,15 +19,15 @@ from cases import services
 from cases.models import Case, CaseEvent, Document, Notification, ReasonCode
 from cases.notifications import render_notification
 from cases.states import CaseState, EventType, Priority, Slot
-from tests.factories import VALID_ID_NUMBER, accept_all, png_bytes, reviewing_case, submitted_case
-
-
-def english_client(user: User | None = None) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # over the account's language
-    if user is not None:
-        client.force_login(user)
-    return client
+from tests.factories import (
+    VALID_ID_NUMBER,
+    accept_all,
+    ask_again,
+    png_bytes,
+    reviewing_case,
+    submitted_case,
+)
+from tests.helpers import english_client, stored_files
 
 
 def upload_file(client: Client, case: Case, slot: str, content: bytes, name: str) -> Any:
@@ -42,11 +40,6 @@ def applicant_mails(case: Case) -> list[str]:
     """The applicant's e-mails for this case, rendered as they are sent, oldest first."""
     rows = Notification.objects.filter(event__case=case, recipient=case.applicant).order_by("pk")
     return [render_notification(n)[1] for n in rows]
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.PRIVATE_MEDIA_ROOT)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def test_the_whole_journey(db: None, reviewer: User) -> None:
@@ -95,14 +88,7 @@ def test_the_whole_journey(db: None, reviewer: User) -> None:
     assert "We have received your application" in applicant_mails(case)[-1]
 
     # A reviewer asks for a new front photo.
-    services.case_claim(case=case, actor=reviewer)
-    services.case_request_materials(
-        case=case,
-        actor=reviewer,
-        reason_codes=["DOC_UNREADABLE"],
-        message="The front photo is blurred.",
-        slots=[Slot.ID_FRONT],
-    )
+    ask_again(case, reviewer, message="The front photo is blurred.")
     reason = ReasonCode.objects.get(code="DOC_UNREADABLE").applicant_message("en")
     page = client.get(reverse("portal:case", args=[case.uuid])).content.decode()
     requested = page[page.index('id="requested"') : page.index('id="uploads"')]

@@ -25,9 +25,8 @@ from accounts.roles import Role
 from cases.models import Case, CaseEvent, Notification
 from cases.states import EventType, Priority
 from kycreview.celery import app
-from tests.cases.test_tasks import wait_for
-from tests.conftest import make_user
 from tests.factories import submitted_case
+from tests.helpers import make_user, wait_for
 
 pytestmark = pytest.mark.slow
 

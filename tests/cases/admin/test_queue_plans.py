@@ -23,8 +23,8 @@ from accounts.models import User
 from cases import services
 from cases.models import Case
 from cases.states import Slot
-from tests.conftest import signed_in
 from tests.factories import reviewing_case, submitted_case
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.postgres
 

@@ -1,4 +1,4 @@
-"""Signed webhooks to the integration that created a case (cases/webhooks.py).
+"""Signed webhooks to the integration that created a case (cases/integrations/webhooks.py).
 
 A real HTTP server on 127.0.0.1 receives them and records every request; signatures are checked
 by an independent verifier written here. The database and the broker are real; time moves with
@@ -13,7 +13,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,9 +45,8 @@ from cases.states import FILE_SLOTS, EventType
 from cases.tasks import deliver_webhook
 from cases.tasks import webhooks_deliver_due as webhooks_deliver_due_task
 from kycreview.celery import app
-from tests.cases.test_notifications import empty_queue, queued_tasks  # noqa: F401
-from tests.conftest import make_user, signed_in
 from tests.factories import declared_for, submitted_case, upload
+from tests.helpers import make_user, queued_tasks, signed_in, wait_for
 
 START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 on a Tuesday in Shanghai
 
@@ -640,15 +639,6 @@ def test_a_supervisor_adds_an_integration_with_its_subscription_in_one_form(
 
 
 # --- A real worker -----------------------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"the worker did not {what} within {timeout:.0f} s")
-        time.sleep(0.05)
-    return value
 
 
 @pytest.mark.slow

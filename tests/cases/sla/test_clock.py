@@ -1,4 +1,4 @@
-"""The review clock ledger (cases/services/clock.py) driven through the case services.
+"""The review clock ledger (cases/sla/clock.py) driven through the case services.
 
 Expected instants are counted by hand on the 2026 China calendar (09:00–18:00, one business day
 = 9 hours); the comment next to each says how.
@@ -7,7 +7,6 @@ Expected instants are counted by hand on the 2026 China calendar (09:00–18:00,
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -20,29 +19,16 @@ from cases.sla.calendar import business_calendar
 from cases.sla.clock import case_sla_retarget
 from cases.sla.selectors import case_eta, elapsed, open_clock, remaining
 from cases.states import ClockStatus, EventType, Priority, ProgramCode, SegmentKind, Slot
-from tests.factories import accept_all, submitted_case, upload
+from tests.factories import accept_all, upload
+from tests.helpers import at, fresh, submit_at
 
-SH = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
-
-
-def at(month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, second, tzinfo=SH)
-
-
-def fresh(case: Case) -> Case:
-    return Case.objects.get(pk=case.pk)
 
 
 def left(case: Case, now: datetime) -> timedelta:
     clock = open_clock(case)
     assert clock is not None
     return remaining(clock, now=now, calendar=business_calendar())
-
-
-def submit_at(applicant: User, when: datetime, program: str = ProgramCode.REAL_NAME) -> Case:
-    with time_machine.travel(when, tick=False):
-        return submitted_case(applicant, program)
 
 
 def claim_at(case: Case, reviewer: User, when: datetime) -> Case:

@@ -23,8 +23,8 @@ from cases.notifications import render_notification
 from cases.sla.selectors import case_eta
 from cases.states import CaseState, EventType, Slot
 from tests.browser import artefacts, chromium_page
-from tests.conftest import make_user
 from tests.factories import submitted_case
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.slow
 

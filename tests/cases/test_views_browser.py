@@ -13,12 +13,11 @@ import pytest
 
 from accounts.models import User
 from accounts.roles import Role
-from cases import services
 from cases.models import Case, ReasonCode
 from cases.states import CaseState, Slot
 from tests.browser import artefacts, chromium_page
-from tests.conftest import make_user
-from tests.factories import VALID_ID_NUMBER, png_bytes
+from tests.factories import VALID_ID_NUMBER, ask_again, png_bytes
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.slow
 
@@ -86,14 +85,7 @@ def test_applicant_journey_in_a_phone_browser(
     assert "Expected answer by" in page.inner_text("#status-text")
 
     # A reviewer asks for a new front photo.
-    services.case_claim(case=case, actor=reviewer)
-    services.case_request_materials(
-        case=case,
-        actor=reviewer,
-        reason_codes=["DOC_UNREADABLE"],
-        message="The front photo is blurred.",
-        slots=[Slot.ID_FRONT],
-    )
+    ask_again(case, reviewer, message="The front photo is blurred.")
     page.reload()
     requested = page.inner_text("#requested")
     assert ReasonCode.objects.get(code="DOC_UNREADABLE").applicant_message("en") in requested

@@ -9,7 +9,6 @@ import io
 import re
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from cases.models import (
     Signal,
 )
 from cases.states import CaseState, EventType, ProgramCode, ProposalStatus
+from tests.helpers import stored_files
 
 DEMO = "@demo.kycreview.test"
 LOGIN_ROW = re.compile(r"(\S+@demo\.kycreview\.test)\s+(\S+)")
@@ -53,15 +53,10 @@ def seed() -> str:
     return out.getvalue()
 
 
-def stored_files(settings: Any) -> list[Path]:
-    root = Path(settings.PRIVATE_MEDIA_ROOT)
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
-
-
 def counts(settings: Any) -> dict[str, int]:
     models = (User, Case, CaseEvent, Document, MaterialRequest, DecisionProposal, Notification)
     result = {model.__name__: model.objects.count() for model in models}
-    result["files"] = len(stored_files(settings))
+    result["files"] = len(stored_files())
     return result
 
 
@@ -211,7 +206,7 @@ def test_documents_are_real_files_of_their_content_type(demo_settings: Any) -> N
             assert document.content_type == "video/mp4"
             assert list(_mp4_boxes(data)) == [b"ftyp", b"moov", b"free", b"mdat"]
     assert types == {"image/jpeg", "image/png", "application/pdf", "video/mp4"}
-    assert len(stored_files(demo_settings)) == Document.objects.count()
+    assert len(stored_files()) == Document.objects.count()
 
 
 def test_a_failed_load_leaves_nothing_behind(demo_settings: Any) -> None:
@@ -224,7 +219,7 @@ def test_a_failed_load_leaves_nothing_behind(demo_settings: Any) -> None:
     assert not User.objects.filter(email__endswith=DEMO).exists()
     assert not Case.objects.exists()
     assert not CaseEvent.objects.exists()
-    assert stored_files(demo_settings) == []
+    assert stored_files() == []
 
     Program.objects.filter(code=ProgramCode.BUSINESS).update(is_active=True)
     assert "Demo data loaded" in seed()

@@ -1,5 +1,5 @@
-"""The upload pipeline (cases/uploads.py) through document_upload_file, as the portal and the API
-use it: refused files leave nothing behind, accepted images come back clean."""
+"""The upload pipeline (cases/checks/sanitise.py) through document_upload_file, as the portal and
+the API use it: refused files leave nothing behind, accepted images come back clean."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from accounts.models import User
@@ -19,6 +18,7 @@ from cases.checks.sanitise import UploadRefused
 from cases.models import CaseEvent, Document
 from cases.states import ProgramCode, Slot
 from tests.factories import draft_case, png_bytes
+from tests.helpers import stored_files
 
 
 def jpeg_bytes(size: tuple[int, int] = (120, 80), exif: Image.Exif | None = None) -> bytes:
@@ -48,11 +48,6 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
-def stored_files() -> list[Path]:
-    root = Path(settings.PRIVATE_MEDIA_ROOT)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def upload(case: Any, actor: Any, slot: str, content: bytes, name: str) -> Document:
