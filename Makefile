@@ -21,7 +21,7 @@ help:
 	@echo "make run       create .venv, migrate, load the demo data, start web + worker + beat"
 	@echo "               (HOST=$(HOST) PORT=$(PORT); Ctrl-C stops everything)"
 	@echo "make test      run the whole test suite (extra pytest arguments: PYTEST_ARGS=...)"
-	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make lint      ruff check, ruff format --check, mypy, lint-imports (the layers)"
 	@echo "make fmt       ruff format and ruff check --fix"
 	@echo "make messages  update and compile the zh_Hans and en translations"
 	@echo "make clean     remove .venv and the tool caches (keeps var/: database and documents)"
@@ -76,6 +76,7 @@ lint: $(STAMP)
 	echo "$(VENV)/bin/ruff check ."; $(VENV)/bin/ruff check . || status=1; \
 	echo "$(VENV)/bin/ruff format --check ."; $(VENV)/bin/ruff format --check . || status=1; \
 	echo "$(VENV)/bin/mypy ."; $(VENV)/bin/mypy . || status=1; \
+	echo "$(VENV)/bin/lint-imports"; $(VENV)/bin/lint-imports || status=1; \
 	exit $$status
 
 fmt: $(STAMP)
@@ -89,6 +90,6 @@ messages: $(STAMP)
 	$(VPY) manage.py compilemessages --ignore=.venv --ignore=var
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache .grimp_cache
 	rm -f var/test-*.sqlite3 var/test-*.sqlite3-wal var/test-*.sqlite3-shm
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

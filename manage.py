@@ -1,4 +1,6 @@
 #!/usr/bin/env python
+"""Django's command line with this project's settings (`python manage.py help`)."""
+
 import os
 import sys
 

@@ -1,3 +1,6 @@
+"""The users in the admin: staff accounts, their roles, and the enrolment codes for the second
+factor."""
+
 from typing import Any
 
 from django.contrib import admin, messages

@@ -1,3 +1,5 @@
+"""The accounts app: every successful sign-in is recorded (the sign-in history)."""
+
 from typing import Any
 
 from django.apps import AppConfig

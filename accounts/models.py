@@ -1,3 +1,6 @@
+"""The user, who signs in with an e-mail address and reads in a preferred language, with the
+account's own states (frozen when reported stolen, closed), and the sign-in history."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

@@ -1,3 +1,6 @@
+"""The cases app: it registers the calendar check and the API's schema extensions, and re-creates
+the audit trail's append-only triggers after every migrate."""
+
 from typing import Any
 
 from django.apps import AppConfig

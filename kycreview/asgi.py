@@ -1,3 +1,5 @@
+"""The ASGI entry point (the project is served by WSGI; this is for completeness)."""
+
 import os
 
 from django.core.asgi import get_asgi_application

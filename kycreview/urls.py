@@ -1,3 +1,5 @@
+"""The URLs: the applicant portal, accounts, the REST API and its schema, and the admin."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

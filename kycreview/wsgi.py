@@ -1,3 +1,5 @@
+"""The WSGI entry point of the web processes."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,11 +1,9 @@
-"""The admin: the reviewer workbench (the queues, the review screen) and the configuration.
+"""The admin: the reviewer workbench (the queues, the review screen) and the catalogue.
 
-Django's admin autodiscovery imports this module only; it imports every admin module of the app,
-including those that live with their concern (the SLA's, the integrations').
+Django's admin autodiscovery imports this package; the admins that live with their concern
+(cases/sla/admin.py, cases/integrations/admin.py) are found by kycreview/apps.py.
 """
 
 from cases.admin import config, queues, review
-from cases.integrations import admin as integrations
-from cases.sla import admin as sla
 
-__all__ = ["config", "integrations", "queues", "review", "sla"]
+__all__ = ["config", "queues", "review"]

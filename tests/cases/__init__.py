@@ -1,0 +1,1 @@
+"""Tests of the cases app; the folders mirror its packages."""

@@ -1,0 +1,1 @@
+"""`manage.py issue_enrolment_code`."""

@@ -1,0 +1,1 @@
+"""Tests of cases/admin/: the queues and the review screen."""

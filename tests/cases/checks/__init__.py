@@ -1,0 +1,1 @@
+"""Tests of cases/checks/: the automatic checks and the upload pipeline."""

@@ -1,0 +1,1 @@
+"""Tests of cases/demo/: the demo data of `make run`."""

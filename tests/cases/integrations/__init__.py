@@ -1,0 +1,1 @@
+"""Tests of cases/integrations/: webhooks and the wallet's API."""

@@ -1,0 +1,1 @@
+"""Tests of cases/services/: every transition, four-eyes, concurrency, configuration."""
