@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import queue
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -36,6 +37,9 @@ from tests.factories import VALID_ID_NUMBER, submitted_case
 SH = ZoneInfo("Asia/Shanghai")
 # How long a test waits for a real worker before it fails, naming what did not happen.
 WAIT_SECONDS = 20
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 # --- people --------------------------------------------------------------------------------
@@ -233,3 +237,20 @@ def upload_photo(case: Case, slot: str, content: bytes, name: str = "card.jpg") 
     return services.document_upload_file(
         case=case, actor=case.applicant, slot=slot, stream=io.BytesIO(content), name=name
     )
+
+
+# --- the README ----------------------------------------------------------------------------
+
+
+def readme_text() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def readme_mermaid_block(start: str, end: str) -> str:
+    """The one ```mermaid block between the README's `start` and `end` markers."""
+    text = readme_text()
+    assert text.count(start) == 1 and text.count(end) == 1, "diagram markers missing or repeated"
+    between = text.split(start, 1)[1].split(end, 1)[0]
+    match = re.fullmatch(r"\s*```mermaid\n(.*?)```\s*", between, flags=re.DOTALL)
+    assert match, "the markers must hold exactly one ```mermaid block"
+    return match.group(1)

@@ -6,7 +6,6 @@ migrations."""
 from __future__ import annotations
 
 import ast
-import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from django.core.management import call_command
 
 from cases.models import Case
 from cases.states import TRANSITION_EVENTS, Transition
-from tests.test_readme import readme_text
+from tests.test_readme import readme_mermaid_block
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cases", "accounts", "kycreview")
@@ -104,14 +103,9 @@ def test_the_transition_enum_names_the_state_graph_and_each_writes_its_event() -
 
 
 def test_the_readme_package_diagram_is_the_generated_one() -> None:
-    text = readme_text()
-    assert text.count(START) == 1 and text.count(END) == 1, "diagram markers missing or repeated"
-    between = text.split(START, 1)[1].split(END, 1)[0]
-    match = re.fullmatch(r"\s*```mermaid\n(.*?)```\s*", between, flags=re.DOTALL)
-    assert match, "the markers must hold exactly one ```mermaid block"
     out = StringIO()
     call_command("package_diagram", stdout=out)
-    assert match.group(1) == out.getvalue(), (
+    assert readme_mermaid_block(START, END) == out.getvalue(), (
         "README.md's package diagram is stale: replace the block between the package-diagram "
         "markers with the output of `python manage.py package_diagram`."
     )

@@ -11,26 +11,15 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
-SETTINGS = ROOT / "kycreview" / "settings.py"
+from tests.helpers import readme_mermaid_block, readme_text
 
 START, END = "<!-- state-diagram:start -->", "<!-- state-diagram:end -->"
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ROOT / "kycreview" / "settings.py"
+
 ENV_READERS = {"env", "env_bool", "env_list", "secret"}
 CONFIG_HEADING = "## Configuration"
-
-
-def readme_text() -> str:
-    return README.read_text(encoding="utf-8")
-
-
-def readme_mermaid_block() -> str:
-    text = readme_text()
-    assert text.count(START) == 1 and text.count(END) == 1, "diagram markers missing or repeated"
-    between = text.split(START, 1)[1].split(END, 1)[0]
-    match = re.fullmatch(r"\s*```mermaid\n(.*?)```\s*", between, flags=re.DOTALL)
-    assert match, "the markers must hold exactly one ```mermaid block"
-    return match.group(1)
 
 
 def state_diagram(*args: str) -> str:
@@ -71,7 +60,7 @@ def readme_config_rows() -> set[str]:
 
 
 def test_readme_state_diagram_is_the_generated_one() -> None:
-    assert readme_mermaid_block() == state_diagram(), (
+    assert readme_mermaid_block(START, END) == state_diagram(), (
         "README.md's state diagram is stale: replace the block between the state-diagram "
         "markers with the output of `python manage.py state_diagram`."
     )
