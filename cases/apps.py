@@ -1,5 +1,6 @@
-"""The cases app: it registers the calendar check and the API's schema extensions, and re-creates
-the audit trail's append-only triggers after every migrate."""
+"""The cases app: it registers the calendar check and the API's schema extensions, and after every
+migrate re-creates the audit tables' append-only triggers and, on PostgreSQL through the owner's
+connection, grants the application's role (cases/db_roles.py)."""
 
 from typing import Any
 
@@ -11,9 +12,11 @@ from django.utils.translation import gettext_lazy as _
 def _ensure_audit_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
     from django.db import connections
 
+    from cases.db_roles import grant_after_migrate
     from cases.db_triggers import install_audit_triggers
 
     install_audit_triggers(connections[using])
+    grant_after_migrate(connections, using)
 
 
 class CasesConfig(AppConfig):

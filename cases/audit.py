@@ -1,32 +1,36 @@
 """The audit trail: the only writer of CaseEvent and of AccessLog (who read which personal
 data), and the verifier of the events' hash chains.
 
-Each event's hash is SHA-256 over the previous event's hash and a canonical JSON serialization of
-every recorded field, so changing, removing or inserting an event breaks the chain. The case row
-keeps the head of its chain (sequence number and hash), moved in the same transaction, so an event
-appended behind our back does not match the head either.
+Each event's hash is HMAC-SHA-256, under a key the database does not hold (AUDIT_CHAIN_KEYS; the
+event records the key's id), over the previous event's hash and a canonical JSON serialization
+of every recorded field (cases/compliance/chain.py), so changing, removing or inserting an event
+breaks the chain, and recomputing it needs the key. Events written before the keyed chain keep
+their plain SHA-256. The case row keeps the head of its chain (sequence number and hash), moved in
+the same transaction, so an event appended behind our back does not match the head either; the
+signed anchors outside the database (cases/compliance/anchors.py) catch the rest.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import ipaddress
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases.actors import Actor, actor_label, actor_type, is_user
+from cases.compliance import chain
+from cases.compliance.chain import GENESIS_HASH, canonical, chain_hash
 from cases.models import AccessLog, Case, CaseEvent, Document
-
-GENESIS_HASH = "0" * 64
 
 
 def client_ip(meta: Mapping[str, Any]) -> str | None:
@@ -84,61 +88,65 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def canonical_payload(
-    *,
-    case_uuid: str,
-    seq: int,
-    event_type: str,
-    actor_type: str,
-    actor_user_id: int | None,
-    actor_label: str,
-    from_state: str,
-    to_state: str,
-    reason_codes: Sequence[str],
-    message: str,
-    data: Any,
-    file_sha256: str,
-    created_at: datetime,
-) -> bytes:
-    body = {
+class UnknownChainKey(KeyError):
+    """An event names a chain key that AUDIT_CHAIN_KEYS does not hold."""
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_keys(entries: tuple[str, ...]) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for entry in entries:
+        key_id, _colon, secret = entry.partition(":")
+        if not key_id or not secret or len(key_id) > 40:
+            raise ImproperlyConfigured(
+                "AUDIT_CHAIN_KEYS holds id:secret pairs (an id of at most 40 characters)."
+            )
+        keys[key_id] = secret.encode()
+    if not keys:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEYS is empty: set at least one id:secret pair.")
+    return keys
+
+
+def chain_keys() -> dict[str, bytes]:
+    """The configured chain keys by id, the current one (which keys new events) first."""
+    return _parse_keys(tuple(settings.AUDIT_CHAIN_KEYS))
+
+
+def event_document(event: CaseEvent, *, case_uuid: str) -> dict[str, Any]:
+    """The event in the chain's own format (cases/compliance/chain.py), as evidence packs carry
+    it and as its hash covers it."""
+    document: dict[str, Any] = {
         "case": str(case_uuid),
-        "seq": seq,
-        "type": event_type,
-        "actor_type": actor_type,
-        "actor_user": actor_user_id,
-        "actor": actor_label,
-        "from": from_state,
-        "to": to_state,
-        "reasons": list(reason_codes),
-        "message": message,
-        "data": data,
-        "file_sha256": file_sha256,
-        "at": _timestamp(created_at),
+        "seq": event.seq,
+        "type": event.event_type,
+        "actor_type": event.actor_type,
+        "actor_user": event.actor_user_id,
+        "actor": event.actor_label,
+        "from": event.from_state,
+        "to": event.to_state,
+        "reasons": list(event.reason_codes),
+        "message": event.message,
+        "data": event.data,
+        "file_sha256": event.file_sha256,
+        "at": _timestamp(event.created_at),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def chain_hash(prev_hash: str, payload: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + payload).hexdigest()
+    if event.key_id:
+        document["key"] = event.key_id
+    return document
 
 
 def event_hash(event: CaseEvent, *, case_uuid: str, prev_hash: str) -> str:
-    payload = canonical_payload(
-        case_uuid=case_uuid,
-        seq=event.seq,
-        event_type=event.event_type,
-        actor_type=event.actor_type,
-        actor_user_id=event.actor_user_id,
-        actor_label=event.actor_label,
-        from_state=event.from_state,
-        to_state=event.to_state,
-        reason_codes=event.reason_codes,
-        message=event.message,
-        data=event.data,
-        file_sha256=event.file_sha256,
-        created_at=event.created_at,
-    )
-    return chain_hash(prev_hash, payload)
+    """The hash `event` should carry after `prev_hash`: HMAC-SHA-256 under its key, or plain
+    SHA-256 for an event written before the keyed chain. UnknownChainKey if its key is gone."""
+    key = None
+    if event.key_id:
+        try:
+            key = chain_keys()[event.key_id]
+        except KeyError as exc:
+            raise UnknownChainKey(event.key_id) from exc
+    return chain_hash(prev_hash, canonical(event_document(event, case_uuid=case_uuid)), key)
 
 
 def record_case_event(
@@ -178,6 +186,7 @@ def record_case_event(
         file_sha256=file_sha256,
         created_at=now or timezone.now(),
         prev_hash=case.event_head or GENESIS_HASH,
+        key_id=next(iter(chain_keys())),
     )
     event.hash = event_hash(event, case_uuid=str(case.uuid), prev_hash=event.prev_hash)
     event.save()
@@ -219,41 +228,85 @@ class ChainReport:
         return not self.broken
 
 
-def _verify_one(case: Case, events: Iterable[CaseEvent]) -> tuple[int, BrokenLink | None]:
-    prev_hash, expected_seq, count = GENESIS_HASH, 1, 0
+def _problem(code: str) -> str:
+    return {
+        chain.LINK: _("its previous-hash does not match the event before it"),
+        chain.ALTERED: _("its content does not match its hash (the event was altered)"),
+        chain.UNKNOWN_KEY: _("it was hashed with a chain key that is not configured"),
+        chain.DOWNGRADE: _(
+            "it is hashed without a key after keyed events (rewritten with a plain hash)"
+        ),
+    }[code]
+
+
+def _verify_one(
+    case: Case,
+    events: list[CaseEvent],
+    *,
+    anchored: tuple[int, str] | None = None,
+    legacy_before: int | None = None,
+) -> tuple[int, BrokenLink | None]:
     ref = case.reference or str(case.uuid)
-    for event in events:
-        count += 1
-        if event.seq != expected_seq:
+    documents = [event_document(event, case_uuid=str(case.uuid)) for event in events]
+    broken = chain.check_chain(documents, chain_keys())
+    late_plain = next(
+        (e.seq for e in events if not e.key_id and legacy_before and e.id > legacy_before), None
+    )
+    if broken is None and late_plain is not None:
+        broken = (late_plain, chain.DOWNGRADE)
+    if broken is not None:
+        seq, code = broken
+        if code == chain.MISSING:
+            got = next((e.seq for e in events if e.seq >= seq), seq)
             problem = _("expected event #%(want)s, found #%(got)s (an event is missing)") % {
-                "want": expected_seq,
-                "got": event.seq,
+                "want": seq,
+                "got": got,
             }
-            return count, BrokenLink(case.pk, ref, expected_seq, problem)
-        if event.prev_hash != prev_hash:
-            problem = _("its previous-hash does not match the event before it")
-            return count, BrokenLink(case.pk, ref, event.seq, problem)
-        if event_hash(event, case_uuid=str(case.uuid), prev_hash=prev_hash) != event.hash:
-            problem = _("its content does not match its hash (the event was altered)")
-            return count, BrokenLink(case.pk, ref, event.seq, problem)
-        prev_hash, expected_seq = event.hash, expected_seq + 1
-    last = expected_seq - 1
+        else:
+            problem = _problem(code)
+        return len(events), BrokenLink(case.pk, ref, seq, problem)
+    last = len(events)
+    prev_hash = events[-1].hash if events else GENESIS_HASH
     if last < case.event_seq:
         problem = _("the chain ends at #%(last)s but the case recorded #%(head)s") % {
             "last": last,
             "head": case.event_seq,
         }
-        return count, BrokenLink(case.pk, ref, expected_seq, problem)
+        return len(events), BrokenLink(case.pk, ref, last + 1, problem)
     if last > case.event_seq:
         problem = _(
             "the chain runs to #%(last)s but the case recorded #%(head)s "
             "(an event was added outside the application)"
         ) % {"last": last, "head": case.event_seq}
-        return count, BrokenLink(case.pk, ref, case.event_seq + 1, problem)
+        return len(events), BrokenLink(case.pk, ref, case.event_seq + 1, problem)
     if last and prev_hash != case.event_head:
         problem = _("its hash is not the one the case recorded (the event was replaced)")
-        return count, BrokenLink(case.pk, ref, last, problem)
-    return count, None
+        return len(events), BrokenLink(case.pk, ref, last, problem)
+    if anchored is not None:
+        return len(events), _against_anchor(case, ref, events, anchored)
+    return len(events), None
+
+
+def _against_anchor(
+    case: Case, ref: str, events: list[CaseEvent], anchored: tuple[int, str]
+) -> BrokenLink | None:
+    """The anchored head must still be in the history: same sequence number, same hash."""
+    seq, digest = anchored
+    if not events:
+        problem = _("every event was deleted; the anchor holds #%(seq)s") % {"seq": seq}
+        return BrokenLink(case.pk, ref, seq, problem)
+    if len(events) < seq:
+        problem = _(
+            "the history ends at #%(last)s, before the anchored event #%(seq)s (truncated)"
+        ) % {"last": len(events), "seq": seq}
+        return BrokenLink(case.pk, ref, len(events) + 1, problem)
+    if events[seq - 1].hash != digest:
+        problem = _(
+            "it is not the event the anchor holds: the history was rewritten (even if every "
+            "hash was recomputed)"
+        )
+        return BrokenLink(case.pk, ref, seq, problem)
+    return None
 
 
 def _events_by_case(case_ids: list[int]) -> Iterator[tuple[int, list[CaseEvent]]]:
@@ -264,8 +317,17 @@ def _events_by_case(case_ids: list[int]) -> Iterator[tuple[int, list[CaseEvent]]
     yield from batch.items()
 
 
-def verify_audit_chains(*, case: Case | None = None, batch_size: int = 500) -> ChainReport:
-    """Check every case's chain (or one case's). Reads only; returns what it found."""
+def verify_audit_chains(
+    *,
+    case: Case | None = None,
+    batch_size: int = 500,
+    anchored: Mapping[str, tuple[int, str]] | None = None,
+    legacy_before: int | None = None,
+) -> ChainReport:
+    """Check every case's chain (or one case's): order, links, hashes, keys, the head the case
+    row recorded, and, for the cases in `anchored` (UUID → anchored seq and hash), that the
+    anchored event is still there. An unkeyed event with an id above `legacy_before` (the first
+    keyed event) was written with a plain hash after the keyed chain began. Reads only."""
     report = ChainReport(broken=[])
     assert report.broken is not None
     cases = Case.objects.order_by("pk").only("pk", "uuid", "reference", "event_seq", "event_head")
@@ -278,7 +340,13 @@ def verify_audit_chains(*, case: Case | None = None, batch_size: int = 500) -> C
             break
         by_id = {c.pk: c for c in page}
         for case_id, events in _events_by_case(list(by_id)):
-            count, broken = _verify_one(by_id[case_id], events)
+            current = by_id[case_id]
+            count, broken = _verify_one(
+                current,
+                events,
+                anchored=(anchored or {}).get(str(current.uuid)),
+                legacy_before=legacy_before,
+            )
             report.events_checked += count
             if broken:
                 report.broken.append(broken)

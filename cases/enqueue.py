@@ -21,6 +21,8 @@ DELIVER_WEBHOOK = "cases.deliver_webhook"
 WEBHOOKS_DELIVER_DUE = "cases.webhooks_deliver_due"
 RUN_CHECKS = "cases.run_checks"
 RUN_REQUESTED_CHECKS = "cases.run_requested_checks"
+AUDIT_ANCHOR = "cases.audit_anchor"
+AUDIT_VERIFY = "cases.audit_verify"
 
 
 def enqueue(task: str, **ids: int) -> None:

@@ -8,7 +8,6 @@ periodic resend; a redelivered task finds the row already claimed and sends noth
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,6 @@ from accounts.models import User
 from cases.enqueue import SEND_NOTIFICATION, enqueue
 from cases.models import CaseEvent, Notification
 from cases.states import APPLICANT_EVENTS, STAFF_EVENTS, CaseState, EventType, Slot
-
-log = logging.getLogger(__name__)
 
 RESEND_AFTER = timedelta(minutes=2)
 

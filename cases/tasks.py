@@ -68,3 +68,22 @@ def run_requested_checks() -> int:
     from cases.checks.run import checks_run_requested
 
     return checks_run_requested()
+
+
+# The audit trail (DESIGN §7): the chain heads signed into the anchor store (hourly by default),
+# and every chain verified against the anchors (nightly by default; also from the admin).
+@shared_task(name=enqueue.AUDIT_ANCHOR)
+def audit_anchor() -> str:
+    from cases.compliance.anchors import anchor_chains
+
+    anchor = anchor_chains()
+    return anchor.name if anchor else ""
+
+
+@shared_task(name=enqueue.AUDIT_VERIFY)
+def audit_verify(*, requested_by_id: int | None = None) -> bool:
+    from accounts.models import User
+    from cases.compliance.verification import chain_verification_run
+
+    person = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    return chain_verification_run(requested_by=person).ok

@@ -60,6 +60,22 @@ FIELD_ENCRYPTION_KEYS = env_list(
 )
 BLIND_INDEX_KEY = secret("BLIND_INDEX_KEY", "dev-only-blind-index-key")
 
+# The audit trail (DESIGN §7). Events are hashed with HMAC-SHA-256 under a key the database does
+# not hold: `id:secret` pairs, newest first; the first keys new events, every one verifies (an
+# event records its key's id). The chain heads are signed with an Ed25519 key (base64 of its 32
+# raw bytes) into an append-only anchor store outside the database; older public keys stay
+# trusted for the anchors they signed.
+AUDIT_CHAIN_KEYS = env_list(
+    "AUDIT_CHAIN_KEYS", secret("AUDIT_CHAIN_KEYS", "dev1:dev-only-audit-chain-key-not-for-prod")
+)
+AUDIT_ANCHOR_SIGNING_KEY = secret(
+    "AUDIT_ANCHOR_SIGNING_KEY", "ZGV2LW9ubHktYW5jaG9yLWtleS1ub3QtZm9yLXByb2Q="
+)
+AUDIT_ANCHOR_PUBLIC_KEYS = env_list("AUDIT_ANCHOR_PUBLIC_KEYS")
+AUDIT_ANCHOR_DIR = Path(env("AUDIT_ANCHOR_DIR", str(VAR_DIR / "anchors")) or VAR_DIR / "anchors")
+AUDIT_ANCHOR_SECONDS = float(env("AUDIT_ANCHOR_SECONDS", "3600") or 3600)
+AUDIT_VERIFY_SECONDS = float(env("AUDIT_VERIFY_SECONDS", "86400") or 86400)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -130,6 +146,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # same locking behaviour as production. Per process, so parallel runs do not collide.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
+# PostgreSQL in production (DESIGN §9): the application connects (DATABASE_URL) as a role that
+# owns no table, and migrations run as the owner (`manage.py migrate --database owner`), which
+# then grants the application's role what it may do (cases/db_roles.py).
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL")
+if DATABASE_OWNER_URL:
+    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL)
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -313,6 +336,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "resend-stale-notifications": {
         "task": "cases.resend_stale_notifications",
         "schedule": float(env("NOTIFICATION_RESEND_SECONDS", "60") or 60),
+    },
+    "audit-anchor": {
+        "task": "cases.audit_anchor",
+        "schedule": AUDIT_ANCHOR_SECONDS,
+        "options": {"expires": AUDIT_ANCHOR_SECONDS},
+    },
+    "audit-verify": {
+        "task": "cases.audit_verify",
+        "schedule": AUDIT_VERIFY_SECONDS,
+        "options": {"expires": AUDIT_VERIFY_SECONDS},
     },
 }
 

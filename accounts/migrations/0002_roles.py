@@ -22,16 +22,19 @@ ROLE_PERMISSIONS = {
 
 
 def create_roles(apps, schema_editor):
+    db = schema_editor.connection.alias  # the owner's connection, on PostgreSQL
     # Permissions are normally created after all migrations; the groups need them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
+        create_permissions(app_config, apps=apps, verbosity=0, using=db)
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
+        group, _ = Group.objects.using(db).get_or_create(name=role)
+        perms = Permission.objects.using(db).filter(
+            content_type__app_label="cases", codename__in=codenames
+        )
         missing = set(codenames) - set(perms.values_list("codename", flat=True))
         if missing:
             raise RuntimeError(f"Permissions missing for role {role}: {sorted(missing)}")

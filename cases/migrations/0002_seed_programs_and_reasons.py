@@ -212,14 +212,15 @@ REASONS = [
 
 
 def seed(apps, schema_editor):
+    db = schema_editor.connection.alias  # the owner's connection, on PostgreSQL
     Program = apps.get_model("cases", "Program")
     ReasonCode = apps.get_model("cases", "ReasonCode")
     for data in PROGRAMS:
-        Program.objects.update_or_create(code=data["code"], defaults=data)
+        Program.objects.using(db).update_or_create(code=data["code"], defaults=data)
     for row in REASONS:
         (code, category, outcome, decisions, slots, counts, second, penalty, disclosed, cooloff,
          zh, en, gzh, gen) = row
-        ReasonCode.objects.update_or_create(
+        ReasonCode.objects.using(db).update_or_create(
             code=code,
             defaults={
                 "category": category,

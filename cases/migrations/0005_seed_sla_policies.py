@@ -8,9 +8,10 @@ LOW, NORMAL, HIGH, URGENT = 0, 1, 2, 3
 
 
 def seed(apps, schema_editor):
+    db = schema_editor.connection.alias  # the owner's connection, on PostgreSQL
     Program = apps.get_model("cases", "Program")
     SlaPolicy = apps.get_model("cases", "SlaPolicy")
-    for program in Program.objects.all():
+    for program in Program.objects.using(db).all():
         target = program.review_target_days
         for priority, days in (
             (LOW, target),
@@ -18,7 +19,7 @@ def seed(apps, schema_editor):
             (HIGH, max(1, target - 1)),
             (URGENT, 1),
         ):
-            SlaPolicy.objects.get_or_create(
+            SlaPolicy.objects.using(db).get_or_create(
                 program=program,
                 priority=priority,
                 defaults={
@@ -31,7 +32,8 @@ def seed(apps, schema_editor):
 
 
 def unseed(apps, schema_editor):
-    apps.get_model("cases", "SlaPolicy").objects.all().delete()
+    SlaPolicy = apps.get_model("cases", "SlaPolicy")
+    SlaPolicy.objects.using(schema_editor.connection.alias).all().delete()
 
 
 class Migration(migrations.Migration):

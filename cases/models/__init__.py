@@ -5,7 +5,8 @@
 - `documents`: Document versions, MaterialRequest; `four_eyes`: DecisionProposal;
 - `events`: CaseEvent (append-only, hash-chained), Notification (the e-mail outbox);
 - `sla`: SlaPolicy, CalendarOverride, SlaClock, SlaSegment; `config`: ConfigChange;
-- `checks`: Signal, DocumentHashBand; `access`: AccessLog;
+- `checks`: Signal, DocumentHashBand; `access`: AccessLog; `append_only`: what the audit rows
+  share; `compliance`: ChainVerification;
 - `api`: integrations, API keys, idempotency, webhook subscriptions and deliveries.
 """
 
@@ -21,12 +22,14 @@ from cases.models.api import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from cases.models.append_only import AuditTrailImmutable
 from cases.models.case import QUEUE_ORDER, Case
 from cases.models.catalogue import Program, ReasonCode, reasons_told
 from cases.models.checks import DocumentHashBand, Signal
+from cases.models.compliance import ChainVerification
 from cases.models.config import ConfigChange
 from cases.models.documents import Document, MaterialRequest, document_upload_path
-from cases.models.events import AuditTrailImmutable, CaseEvent, CaseEventQuerySet, Notification
+from cases.models.events import CaseEvent, CaseEventQuerySet, Notification
 from cases.models.four_eyes import DecisionProposal
 from cases.models.queues import (
     AtRiskCase,
@@ -52,6 +55,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventQuerySet",
+    "ChainVerification",
     "ConfigChange",
     "DecisionProposal",
     "DeliveryStatus",

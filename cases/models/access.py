@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.models.append_only import AppendOnlyModel
+
 
 class AccessKind(models.TextChoices):
     VIEW_CASE = "view_case", _("Opened the case")
@@ -16,7 +18,7 @@ class AccessKind(models.TextChoices):
     SEARCH_ID_NUMBER = "search_id_number", _("Searched by ID number")
 
 
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("who")

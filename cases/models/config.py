@@ -7,8 +7,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.models.append_only import AppendOnlyModel
 
-class ConfigChange(models.Model):
+
+class ConfigChange(AppendOnlyModel):
     """Who changed which configuration (SLA policies, calendar, programs, reasons, integrations,
     keys, webhook subscriptions), from what to what. Rows are only ever added."""
 

@@ -4,30 +4,21 @@ rows the outbox writes with them. Events are written only by cases/audit.py."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.models.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from cases.models.catalogue import ReasonCode, reasons_told
 from cases.states import ActorType, EventType
 
-
-class AuditTrailImmutable(Exception):
-    """Raised when code tries to change or delete a recorded case event."""
-
-
-class CaseEventQuerySet(models.QuerySet["CaseEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise AuditTrailImmutable("Case events are append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AuditTrailImmutable("Case events are append-only.")
+# The name the rest of the code knows the case events' queryset by.
+CaseEventQuerySet = AppendOnlyQuerySet
 
 
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyModel):
     """One change to a case, hash-chained to the one before. Written only by audit.py."""
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="events")
@@ -47,8 +38,9 @@ class CaseEvent(models.Model):
     created_at = models.DateTimeField(_("time"))
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
-
-    objects = CaseEventQuerySet.as_manager()
+    # The id of the AUDIT_CHAIN_KEYS key the hash was made with; "" for the plain SHA-256 of
+    # events written before the keyed chain.
+    key_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("case event")
@@ -59,15 +51,6 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.event_type}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AuditTrailImmutable("Case events are append-only.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AuditTrailImmutable("Case events are append-only.")
 
     def reasons_told(self, catalogue: Mapping[str, ReasonCode] | None = None) -> list[ReasonCode]:
         """This event's reasons that the applicant may learn (see `reasons_told`)."""

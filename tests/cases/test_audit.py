@@ -19,7 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cases import services
-from cases.audit import GENESIS_HASH, event_hash, verify_audit_chains
+from cases.audit import GENESIS_HASH, chain_keys, event_hash, verify_audit_chains
 from cases.db_triggers import (
     audit_triggers_installed,
     drop_audit_triggers,
@@ -64,20 +64,22 @@ def raw_insert(event: CaseEvent) -> None:
     columns = [
         "case_id", "seq", "event_type", "actor_type", "actor_user_id", "actor_label",
         "from_state", "to_state", "reason_codes", "message", "data", "file_sha256",
-        "created_at", "prev_hash", "hash",
+        "created_at", "prev_hash", "hash", "key_id",
     ]  # fmt: skip
     values = [
         event.case_id, event.seq, event.event_type, event.actor_type, event.actor_user_id,
         event.actor_label, event.from_state, event.to_state, json.dumps(event.reason_codes),
         event.message, json.dumps(event.data), event.file_sha256,
         connection.ops.adapt_datetimefield_value(event.created_at), event.prev_hash, event.hash,
+        event.key_id,
     ]  # fmt: skip
     placeholders = ", ".join(["%s"] * len(columns))
     raw(f"INSERT INTO {EVENTS} ({', '.join(columns)}) VALUES ({placeholders})", values)
 
 
 def forged_approval(case: Case, *, prev: CaseEvent, actor: Any) -> CaseEvent:
-    """An 'approved' event that looks like the application wrote it, chained to `prev`."""
+    """An 'approved' event that looks like the application wrote it, chained to `prev` (hashed
+    with the real chain key: the forger is assumed to hold it, the worst case)."""
     event = CaseEvent(
         case=case,
         seq=prev.seq + 1,
@@ -93,6 +95,7 @@ def forged_approval(case: Case, *, prev: CaseEvent, actor: Any) -> CaseEvent:
         file_sha256="",
         created_at=prev.created_at + timedelta(minutes=1),
         prev_hash=prev.hash,
+        key_id=next(iter(chain_keys())),
     )
     event.hash = event_hash(event, case_uuid=str(case.uuid), prev_hash=prev.hash)
     return event

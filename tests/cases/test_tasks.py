@@ -165,3 +165,27 @@ def test_worker_runs_the_automatic_checks_a_submission_asks_for(
     assert 1 <= events.count() <= 2
     last = events.last()
     assert last is not None and last.data["priority_to"] == Priority.HIGH
+
+
+def test_worker_anchors_the_heads_and_verifies_every_chain_on_request(
+    worker: Any, applicant: User, auditor: User, settings: Any, tmp_path: Any, mailoutbox: Any
+) -> None:
+    """What beat runs on its schedule (cases.audit_anchor, cases.audit_verify), through the
+    broker: an anchor in the store, then a recorded verification against it."""
+    from cases.compliance.anchors import read_anchors
+    from cases.enqueue import AUDIT_ANCHOR, AUDIT_VERIFY, enqueue
+    from cases.models import Case, ChainVerification
+
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "anchors"
+    case = submitted_case(applicant)
+    case = wait_for(  # the checks the submission asked for add their event first
+        lambda: Case.objects.filter(pk=case.pk, checks_requested_at=None).first(), "run checks"
+    )
+    enqueue(AUDIT_ANCHOR)
+    anchors = wait_for(lambda: read_anchors(), "write an anchor")
+    assert anchors[0].heads == [[str(case.uuid), case.event_seq, case.event_head]]
+    enqueue(AUDIT_VERIFY, requested_by_id=auditor.pk)
+    run = wait_for(lambda: ChainVerification.objects.first(), "verify the chains")
+    assert run.ok and run.requested_by == auditor and run.anchor_name == anchors[0].name
+    assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == AUDIT_ANCHOR
+    assert settings.CELERY_BEAT_SCHEDULE["audit-verify"]["task"] == AUDIT_VERIFY

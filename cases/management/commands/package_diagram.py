@@ -42,6 +42,7 @@ BOXES = (
     Box("api", "edges", "integrations.api", ("cases.integrations.api",)),
     Box("integrations_admin", "edges", "integrations.admin", ("cases.integrations.admin",)),
     Box("sla_admin", "edges", "sla.admin", ("cases.sla.admin",)),
+    Box("compliance_admin", "edges", "compliance.admin", ("cases.compliance.admin",)),
     Box("files", "edges", "files: serving documents", ("cases.files",)),
     Box("tasks", "edges", "tasks", ("cases.tasks",)),
     Box("commands", "edges", "management commands", ("cases.management",)),
@@ -59,6 +60,12 @@ BOXES = (
         "services",
         "integrations.webhooks, .applicants",
         ("cases.integrations.webhooks", "cases.integrations.applicants"),
+    ),
+    Box(
+        "compliance_writes",
+        "services",
+        "compliance.anchors, .verification",
+        ("cases.compliance.anchors", "cases.compliance.verification"),
     ),
     Box("outbox", "services", "outbox", ("cases.outbox",)),
     Box("enqueue", "services", "enqueue", ("cases.enqueue",)),
@@ -81,6 +88,7 @@ BOXES = (
         ("cases.states", "cases.rules", "cases.actors", "cases.errors", "cases.validation"),
     ),
     Box("business_time", "domain", "sla.business_time", ("cases.sla.business_time",)),
+    Box("chain", "domain", "compliance.chain", ("cases.compliance.chain",)),
     Box(
         "pictures",
         "domain",
@@ -90,13 +98,21 @@ BOXES = (
     Box(
         "storage",
         "domain",
-        "crypto, fields, db_triggers",
-        ("cases.crypto", "cases.fields", "cases.db_triggers"),
+        "crypto, fields, db_triggers, db_roles",
+        ("cases.crypto", "cases.fields", "cases.db_triggers", "cases.db_roles"),
     ),
 )
 # A package's own __init__ (its docstring), the app config and the migrations are not boxes.
 NOT_BOXES = frozenset(
-    {"cases", "cases.apps", "cases.admin", "cases.sla", "cases.checks", "cases.integrations"}
+    {
+        "cases",
+        "cases.apps",
+        "cases.admin",
+        "cases.sla",
+        "cases.checks",
+        "cases.integrations",
+        "cases.compliance",
+    }
 )
 
 

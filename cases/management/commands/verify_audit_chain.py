@@ -1,7 +1,9 @@
-"""Verify the hash chain of every case's audit trail (or of one case).
+"""`manage.py verify_audit_chain [--case REF] [--against ANCHOR]`: verify the hash chain of every
+case's audit trail (or of one case), and against the signed anchors (the latest by default).
 
-Prints a summary and the first broken link of each broken chain; exits non-zero when any chain
-is broken, so a cron job or CI step fails loudly.
+Prints a summary and each problem (the first broken link of each broken chain, each history that
+no longer holds its anchored event); exits non-zero when there is any, so a cron job or CI step
+fails loudly.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cases.audit import ChainReport, verify_audit_chains
+from cases.compliance.verification import verify_in_one_snapshot
 from cases.models import Case
 
 
@@ -37,22 +38,6 @@ def find_case(reference_or_uuid: str) -> Case:
     return case
 
 
-def _verify(case: Case | None) -> ChainReport:
-    """Read every chain from one snapshot, so an event appended while we read is not taken for
-    an event added behind the application's back."""
-    if connection.in_atomic_block:
-        # Inside someone else's transaction (tests, shells): that transaction is the snapshot.
-        return verify_audit_chains(case=case)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Must be the transaction's first statement. A read-only snapshot blocks no writer.
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        # On SQLite the (IMMEDIATE) transaction holds the write lock while we read: writers
-        # wait, up to the configured timeout, instead of changing chains under the check.
-        return verify_audit_chains(case=case)
-
-
 class Command(BaseCommand):
     help = _(
         "Verify the tamper-evident hash chain of every case's audit trail, or of one case. "
@@ -66,12 +51,29 @@ class Command(BaseCommand):
             metavar="REFERENCE_OR_UUID",
             help=_("Verify only this case (its reference, e.g. KYC-2026-000123, or its UUID)."),
         )
+        parser.add_argument(
+            "--against",
+            metavar="ANCHOR",
+            help=_(
+                "Compare with the heads signed up to this anchor (its file name in the anchor "
+                "store, e.g. 00000012.json) instead of the latest."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Reads only. Writes the summary to stdout; raises CommandError (exit 1) when broken."""
         case = find_case(options["case"]) if options["case"] else None
-        report = _verify(case)
-        broken = report.broken or []
+        anchored = verify_in_one_snapshot(case=case, against=options["against"])
+        report = anchored.chains
+        problems = anchored.problems
+        latest = anchored.anchors[-1] if anchored.anchors else None
+        if latest is not None:
+            self.stdout.write(
+                _("Against %(n)d anchors, the last %(name)s of %(when)s.")
+                % {"n": len(anchored.anchors), "name": latest.name, "when": latest.created_at}
+            )
+        elif not anchored.anchor_error:
+            self.stdout.write(_("There is no anchor yet: the chains are checked on their own."))
         self.stdout.write(
             _("Checked %(cases)s, %(events)s: %(broken)s.")
             % {
@@ -79,19 +81,19 @@ class Command(BaseCommand):
                 % {"n": report.cases_checked},
                 "events": ngettext("%(n)d event", "%(n)d events", report.events_checked)
                 % {"n": report.events_checked},
-                "broken": ngettext("%(n)d broken chain", "%(n)d broken chains", len(broken))
-                % {"n": len(broken)},
+                "broken": ngettext("%(n)d broken chain", "%(n)d broken chains", len(problems))
+                % {"n": len(problems)},
             }
         )
-        for link in broken:
-            self.stdout.write(self.style.ERROR(str(link)))
-        if broken:
+        for problem in problems:
+            self.stdout.write(self.style.ERROR(problem))
+        if problems:
             raise CommandError(
                 ngettext(
                     "%(n)d audit chain is broken; the first broken link is listed above.",
                     "%(n)d audit chains are broken; the first broken link of each is listed above.",
-                    len(broken),
+                    len(problems),
                 )
-                % {"n": len(broken)}
+                % {"n": len(problems)}
             )
         self.stdout.write(self.style.SUCCESS(_("Every audit chain checked is intact.")))

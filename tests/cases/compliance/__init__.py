@@ -1,0 +1,1 @@
+"""Tests of cases/compliance/: the chain format, the anchors and the verification."""
