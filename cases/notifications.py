@@ -1,5 +1,6 @@
 """E-mails about a case, through the outbox: to the applicant on every change of their case, to
-reviewers and supervisors when a review deadline is at risk or missed.
+reviewers and supervisors when a review deadline is at risk or missed (how each reads:
+cases/emails.py).
 
 The Notification row is written by the outbox (cases/outbox.py) in the same transaction as the
 event; the e-mail is sent by a Celery task after commit. A lost task is picked up again by the
@@ -8,19 +9,17 @@ periodic resend; a redelivered task finds the row already claimed and sends noth
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from django.core.mail import send_mail
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
 
 from accounts.models import User
+from cases.emails import render_notification
 from cases.enqueue import SEND_NOTIFICATION, enqueue
 from cases.models import CaseEvent, Notification
-from cases.states import APPLICANT_EVENTS, STAFF_EVENTS, CaseState, EventType, Slot
+from cases.states import APPLICANT_EVENTS, EventType
 
 RESEND_AFTER = timedelta(minutes=2)
 
@@ -60,38 +59,6 @@ def _recipients(event: CaseEvent) -> list[User]:
             people.append(case.assignee)
         return people
     return []
-
-
-def _reason_lines(event: CaseEvent, language: str) -> list[str]:
-    """What the applicant may learn of the event's reasons (the one rule: reasons_told), in the
-    order the reviewer gave them, as the portal lists them."""
-    return [reason.applicant_message(language) for reason in event.reasons_told()]
-
-
-def _instant(value: Any) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) else None
-
-
-def render_notification(notification: Notification) -> tuple[str, str]:
-    event = notification.event
-    case = event.case
-    with translation.override(notification.language):
-        context: dict[str, Any] = {
-            "case": case,
-            "event": event,
-            "state_label": CaseState(event.to_state).label if event.to_state else "",
-            "reasons": _reason_lines(event, notification.language),
-            "slots": [Slot(slot).label for slot in event.data.get("slots", []) if slot in Slot],
-            "message": event.message_told,
-            "recipient": notification.recipient,
-        }
-        template = "staff_sla" if event.event_type in STAFF_EVENTS else "case_event"
-        # Instants as the event recorded them: the case may have moved on when the mail goes out.
-        context["due"] = _instant(event.data.get("due"))
-        context["auto_close_at"] = _instant(event.data.get("auto_close_at"))
-        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-        body = render_to_string(f"emails/{template}.txt", context)
-    return " ".join(subject.split()), body
 
 
 def notification_send(*, notification_id: int) -> bool:

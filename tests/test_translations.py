@@ -21,9 +21,9 @@ from django.utils import translation
 
 from accounts.models import User
 from cases import services
+from cases.emails import render_notification
 from cases.errors import InvalidInput
 from cases.models import CaseEvent, Notification
-from cases.notifications import render_notification
 from cases.states import CaseState, EventType, Slot
 from tests.factories import UserFactory, reviewing_case
 

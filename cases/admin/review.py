@@ -34,6 +34,7 @@ from cases.admin.base import format_business, log_access, mask_id_number, person
 from cases.admin.forms import ACTION_FORMS, TRANSITION_FORMS, ActionForm, VerdictForm
 from cases.admin.queues import SupervisedQueueAdmin
 from cases.checks.run import signal_clear
+from cases.emails import render_notification
 from cases.errors import CaseActionError, NotPermitted
 from cases.files import document_response
 from cases.models import (
@@ -45,7 +46,6 @@ from cases.models import (
     ReasonCode,
     Signal,
 )
-from cases.notifications import render_notification
 from cases.selectors import case_for_staff
 from cases.sla.calendar import business_calendar
 from cases.sla.clock import case_touch

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cases.models.case import Case
+
 
 class ChainVerification(models.Model):
     """One run of the verification: when, by whom (or the schedule), what it checked and found."""
@@ -38,3 +40,12 @@ class ChainVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'BROKEN'}"
+
+
+class AuditCase(Case):
+    """Every case, as the auditors search and read them: each opens on its complete timeline."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("case history")
+        verbose_name_plural = _("case histories")

@@ -16,8 +16,8 @@ from django.urls import reverse
 from accounts.models import SignInRecord, User
 from accounts.roles import Role
 from cases import services
+from cases.emails import render_notification
 from cases.models import Case, CaseEvent, Document, Notification, ReasonCode
-from cases.notifications import render_notification
 from cases.states import CaseState, EventType, Priority, Slot
 from tests.factories import (
     VALID_ID_NUMBER,

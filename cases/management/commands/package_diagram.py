@@ -80,6 +80,8 @@ BOXES = (
         ("cases.sla.selectors", "cases.sla.calendar"),
     ),
     Box("checks_reads", "reads", "checks.findings", ("cases.checks.findings",)),
+    Box("compliance_reads", "reads", "compliance.timeline", ("cases.compliance.timeline",)),
+    Box("emails", "reads", "emails", ("cases.emails",)),
     Box("models", "domain", "models", ("cases.models",)),
     Box(
         "core",

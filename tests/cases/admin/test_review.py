@@ -309,7 +309,7 @@ def test_internal_notes_never_reach_the_applicant(
     assert response.status_code == 302
     event = CaseEvent.objects.get(case=case, event_type=EventType.REJECTED)
     assert event.data["note"].startswith("Colleague")
-    from cases.notifications import render_notification
+    from cases.emails import render_notification
 
     (notification,) = event.notifications.all()
     subject, body = render_notification(notification)

@@ -18,8 +18,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role
+from cases.emails import render_notification
 from cases.models import Case, CaseEvent, Notification, ReasonCode
-from cases.notifications import render_notification
 from cases.sla.selectors import case_eta
 from cases.states import CaseState, EventType, Slot
 from tests.browser import artefacts, chromium_page

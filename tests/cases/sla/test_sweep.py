@@ -18,8 +18,8 @@ from django.utils.translation import gettext
 from accounts.models import User
 from accounts.roles import Role
 from cases import services
+from cases.emails import render_notification
 from cases.models import Case, CaseEvent, Notification, SlaClock
-from cases.notifications import render_notification
 from cases.sla.sweep import SweepResult, sla_sweep
 from cases.states import CaseState, EventType, Priority, Slot
 from tests.helpers import at, fresh, make_user, submit_at
