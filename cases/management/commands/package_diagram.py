@@ -171,7 +171,7 @@ def upward(arrows: Iterable[tuple[Box, Box]]) -> list[tuple[Box, Box]]:
 
 
 def import_graph() -> Any:
-    return grimp.build_graph("cases", exclude_type_checking_imports=True)
+    return grimp.build_graph("cases", exclude_type_checking_imports=True, cache_dir=None)
 
 
 class Command(BaseCommand):
