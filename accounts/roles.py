@@ -2,7 +2,8 @@
 
 Code asks `user.has_perm("cases.<codename>")`, never a group's name, so a supervisor can be given
 a single extra permission without becoming another role. The groups and their permissions are
-created by accounts/migrations/0002_roles.py.
+created by accounts/migrations/0002_roles.py (later permissions are granted by the cases migration
+that adds them, e.g. 0016 for legal holds).
 """
 
 from __future__ import annotations

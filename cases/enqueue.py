@@ -23,6 +23,10 @@ RUN_CHECKS = "cases.run_checks"
 RUN_REQUESTED_CHECKS = "cases.run_requested_checks"
 AUDIT_ANCHOR = "cases.audit_anchor"
 AUDIT_VERIFY = "cases.audit_verify"
+RETENTION_PURGE = "cases.retention_purge"
+BUILD_EVIDENCE = "cases.build_evidence"
+EVIDENCE_SWEEP = "cases.evidence_sweep"
+REPORT_REFRESH = "cases.report_refresh"
 
 
 def enqueue(task: str, **ids: int) -> None:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseGone
+from django.utils.translation import gettext as _
 
 from cases.models import Document
+
+
+def purged_response(document: Document) -> HttpResponseGone | None:
+    """410 Gone for a file purged under the retention rule (its row and hash stay), else None."""
+    if document.purged_at is None:
+        return None
+    return HttpResponseGone(
+        _(
+            "This file was purged on %(date)s under the retention rule; its SHA-256 %(sha)s is "
+            "kept in the case's history."
+        )
+        % {"date": document.purged_at.date().isoformat(), "sha": document.sha256},
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def document_response(document: Document, *, inline: bool = False) -> FileResponse:

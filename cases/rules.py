@@ -114,6 +114,16 @@ def may_close(case: Case, actor: Actor) -> bool:
     return is_owner(case, actor) or is_system(actor) or _perm(actor, "close_case")
 
 
+def may_place_legal_hold(actor: Actor) -> bool:
+    """Propose, countersign, decline or lift legal holds: supervisors (DESIGN §7)."""
+    return _perm(actor, "place_legal_hold")
+
+
+def may_export_evidence(actor: Actor) -> bool:
+    """Evidence packs of any case: supervisors and auditors (DESIGN §8)."""
+    return _perm(actor, "export_case") and _perm(actor, "view_all_cases")
+
+
 def may_view(case: Case, actor: Actor) -> bool:
     return (
         is_owner(case, actor)

@@ -73,6 +73,12 @@ class EventType(models.TextChoices):
     APPLICANT_REMINDED = "applicant_reminded", _("Applicant reminded to upload materials")
     CHECKS_UPDATED = "checks_updated", _("Automatic checks raised or resolved signals")
     SIGNAL_CLEARED = "signal_cleared", _("Signal cleared by a reviewer")
+    LEGAL_HOLD_PROPOSED = "legal_hold_proposed", _("Legal hold proposed")
+    LEGAL_HOLD_PLACED = "legal_hold_placed", _("Legal hold placed (countersigned)")
+    LEGAL_HOLD_LIFT_PROPOSED = "legal_hold_lift_proposed", _("Lifting the legal hold proposed")
+    LEGAL_HOLD_LIFTED = "legal_hold_lifted", _("Legal hold lifted (countersigned)")
+    LEGAL_HOLD_DECLINED = "legal_hold_declined", _("Legal hold proposal declined")
+    DOCUMENTS_PURGED = "documents_purged", _("Document files purged after the retention period")
 
 
 T, E = Transition, EventType
@@ -236,6 +242,30 @@ class ProposalStatus(models.TextChoices):
     COUNTERSIGNED = "countersigned", _("Countersigned")
     SENT_BACK = "sent_back", _("Sent back")
     SUPERSEDED = "superseded", _("Superseded")
+
+
+class HoldStatus(models.TextChoices):
+    """A legal hold's life: proposed by one supervisor, placed when a second countersigns;
+    lifting it takes the same two signatures. Every status but the last two stops the purge."""
+
+    PROPOSED = "proposed", _("Proposed, waiting for a countersignature")
+    ACTIVE = "active", _("In force")
+    LIFT_PROPOSED = "lift_proposed", _("In force; lifting proposed")
+    LIFTED = "lifted", _("Lifted")
+    DECLINED = "declined", _("Declined")
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Being built")
+    READY = "ready", _("Ready to download")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Deleted after its time")
+
+
+# The holds that keep a case's files (a proposed one already does: evidence is kept while the
+# second supervisor looks).
+HOLDING = frozenset({HoldStatus.PROPOSED, HoldStatus.ACTIVE, HoldStatus.LIFT_PROPOSED})
 
 
 class ClockStatus(models.TextChoices):

@@ -87,3 +87,38 @@ def audit_verify(*, requested_by_id: int | None = None) -> bool:
 
     person = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
     return chain_verification_run(requested_by=person).ok
+
+
+# Retention (DESIGN §7): the files of closed cases past their program's retention period, unless
+# a legal hold keeps them (daily by default).
+@shared_task(name=enqueue.RETENTION_PURGE)
+def retention_purge() -> dict[str, int]:
+    from cases.compliance.retention import retention_purge as purge
+
+    report = purge()
+    return {"cases": report.cases, "documents": report.documents, "failed": report.files_failed}
+
+
+# Evidence packs (DESIGN §7): each built by a worker once asked for; the sweep (every minute by
+# default) publishes again what no worker took and deletes archives past their time.
+@shared_task(name=enqueue.BUILD_EVIDENCE)
+def build_evidence(*, export_id: int) -> str:
+    from cases.compliance.evidence import evidence_build
+
+    export = evidence_build(export_id)
+    return export.status if export else ""
+
+
+@shared_task(name=enqueue.EVIDENCE_SWEEP)
+def evidence_sweep() -> dict[str, int]:
+    from cases.compliance.evidence import evidence_sweep as sweep
+
+    return sweep()
+
+
+# The reports' summary table (every REPORT_REFRESH_SECONDS): this week's and last week's counters.
+@shared_task(name=enqueue.REPORT_REFRESH)
+def report_refresh() -> int:
+    from cases.compliance.statistics import report_refresh as refresh
+
+    return sum(refresh().values())

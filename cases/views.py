@@ -23,7 +23,7 @@ from accounts.models import User
 from cases import services
 from cases.checks.sanitise import UploadRefused, allowed_types, oversized_request
 from cases.errors import CaseActionError, NotPermitted
-from cases.files import document_response
+from cases.files import document_response, purged_response
 from cases.forms import DeclaredDataForm
 from cases.models import Case, Program, ReasonCode
 from cases.selectors import case_for_applicant, case_history, cases_for_applicant
@@ -221,7 +221,7 @@ def case_document(request: HttpRequest, uuid: Any, pk: int) -> HttpResponseBase:
     """One of the applicant's own uploads, as an attachment (someone else's: 404)."""
     case = case_for_applicant(applicant(request), uuid)
     document = get_object_or_404(case.documents, pk=pk)
-    return document_response(document)
+    return purged_response(document) or document_response(document)
 
 
 @login_required

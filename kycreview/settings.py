@@ -75,6 +75,17 @@ AUDIT_ANCHOR_PUBLIC_KEYS = env_list("AUDIT_ANCHOR_PUBLIC_KEYS")
 AUDIT_ANCHOR_DIR = Path(env("AUDIT_ANCHOR_DIR", str(VAR_DIR / "anchors")) or VAR_DIR / "anchors")
 AUDIT_ANCHOR_SECONDS = float(env("AUDIT_ANCHOR_SECONDS", "3600") or 3600)
 AUDIT_VERIFY_SECONDS = float(env("AUDIT_VERIFY_SECONDS", "86400") or 86400)
+# Retention (DESIGN §7): how often the purge of closed cases' files past their program's period
+# runs; the period itself is per program (Program.retention_days).
+RETENTION_PURGE_SECONDS = float(env("RETENTION_PURGE_SECONDS", "86400") or 86400)
+# Evidence packs: how long a built archive stays downloadable (it holds personal data), the most
+# cases one bulk export may hold, and how often the sweep looks for builds no worker took.
+EVIDENCE_PACK_DAYS = int(env("EVIDENCE_PACK_DAYS", "7") or 7)
+EVIDENCE_BULK_MAX = int(env("EVIDENCE_BULK_MAX", "2000") or 2000)
+EVIDENCE_SWEEP_SECONDS = float(env("EVIDENCE_SWEEP_SECONDS", "60") or 60)
+# The compliance reports' summary table: how often this week's and last week's counters are
+# recomputed (the reports are as fresh as this).
+REPORT_REFRESH_SECONDS = float(env("REPORT_REFRESH_SECONDS", "600") or 600)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -347,6 +358,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": AUDIT_VERIFY_SECONDS,
         "options": {"expires": AUDIT_VERIFY_SECONDS},
     },
+    "retention-purge": {
+        "task": "cases.retention_purge",
+        "schedule": RETENTION_PURGE_SECONDS,
+        "options": {"expires": RETENTION_PURGE_SECONDS},
+    },
+    "evidence-sweep": {
+        "task": "cases.evidence_sweep",
+        "schedule": EVIDENCE_SWEEP_SECONDS,
+        "options": {"expires": EVIDENCE_SWEEP_SECONDS},
+    },
+    "report-refresh": {
+        "task": "cases.report_refresh",
+        "schedule": REPORT_REFRESH_SECONDS,
+        "options": {"expires": REPORT_REFRESH_SECONDS},
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------------------
@@ -377,5 +403,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # fpdf2's font subsetting lists every glyph at INFO.
+        "fontTools": {"level": "WARNING"},
+    },
 }

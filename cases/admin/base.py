@@ -4,11 +4,9 @@ personal data and business time."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, cast
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases.audit import client_ip, record_access
@@ -50,25 +48,6 @@ class SavedAsConfiguration:
         for obj in formset.deleted_objects:
             config_delete(obj=obj, actor=person(request))
         formset.save_m2m()
-
-
-def mask_name(name: str) -> str:
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name or "—"
-    return name[0] + "*" * (len(name) - 1)
-
-
-def mask_id_number(number: str) -> str:
-    if len(number) < 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
-def format_business(delta: timedelta) -> str:
-    minutes = int(abs(delta).total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return _("%(h)dh %(m)02dm") % {"h": hours, "m": minutes}
 
 
 def person(request: HttpRequest) -> User:

@@ -27,7 +27,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 from cases import crypto, rules, services
-from cases.admin.base import ReadOnly, format_business, log_access, mask_name, person
+from cases.admin.base import ReadOnly, log_access, person
+from cases.display import format_business, mask_name
 from cases.errors import CaseActionError
 from cases.models import (
     AccessKind,

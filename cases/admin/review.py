@@ -30,13 +30,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import rules, services
-from cases.admin.base import format_business, log_access, mask_id_number, person
+from cases.admin.base import log_access, person
 from cases.admin.forms import ACTION_FORMS, TRANSITION_FORMS, ActionForm, VerdictForm
 from cases.admin.queues import SupervisedQueueAdmin
 from cases.checks.run import signal_clear
+from cases.display import format_business, mask_id_number
 from cases.emails import render_notification
 from cases.errors import CaseActionError, NotPermitted
-from cases.files import document_response
+from cases.files import document_response, purged_response
 from cases.models import (
     AccessKind,
     Case,
@@ -323,6 +324,8 @@ class CaseAdmin(SupervisedQueueAdmin):
         document = Document.objects.filter(case=case, pk=pk).first()
         if document is None:
             raise Http404
+        if gone := purged_response(document):
+            return gone
         log_access(request, AccessKind.VIEW_DOCUMENT, case=case, document=document)
         case_touch(case=case, actor=person(request))
         response = document_response(document, inline=request.GET.get("inline") == "1")

@@ -208,7 +208,10 @@ def documents_backfill_hashes(*, batch: int = 500) -> int:
     while True:
         pictures = list(
             Document.objects.filter(
-                pk__gt=last, perceptual_hash="", content_type__startswith="image/"
+                pk__gt=last,
+                perceptual_hash="",
+                content_type__startswith="image/",
+                purged_at=None,
             )
             .order_by("pk")
             .only("pk", "file")[:batch]

@@ -33,6 +33,9 @@ from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.compliance.chain import anchor_leaf as _leaf
+from cases.compliance.chain import anchor_signed_part as _signed_part
+from cases.compliance.chain import merkle_root
 from cases.models import CaseEvent
 
 VERSION = 1
@@ -105,31 +108,6 @@ def trusted_public_keys() -> set[str]:
     """Base64 public keys whose anchors are believed: the signing key's, and older ones."""
     own = base64.b64encode(_public_raw(signing_key().public_key())).decode()
     return {own, *settings.AUDIT_ANCHOR_PUBLIC_KEYS}
-
-
-def merkle_root(leaves: Iterable[bytes]) -> str:
-    """The SHA-256 Merkle root of `leaves` (an odd node is paired with itself)."""
-    level = [hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves]
-    if not level:
-        return hashlib.sha256(b"").hexdigest()
-    while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level), 2)
-        ]
-    return level[0].hex()
-
-
-def _leaf(head: list[Any]) -> bytes:
-    case, seq, digest = head
-    return f"{case}:{seq}:{digest}".encode()
-
-
-def _signed_part(body: dict[str, Any]) -> bytes:
-    unsigned = {k: v for k, v in body.items() if k != "signature"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
 
 
 # --- reading -------------------------------------------------------------------------------

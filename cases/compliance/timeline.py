@@ -34,7 +34,7 @@ from cases.models import (
 from cases.sla.business_time import ZERO
 from cases.sla.business_time import business_time_between as between
 from cases.sla.calendar import business_calendar
-from cases.states import CaseState, EventType, Slot
+from cases.states import CaseState, EventType, HoldStatus, Slot
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,15 @@ def _event_entries(case: Case, catalogue: dict[str, ReasonCode]) -> list[Entry]:
             details.append(_("Internal note: %(text)s") % {"text": event.data["note"]})
         if event.file_sha256:
             details.append(_("File SHA-256: %(hash)s") % {"hash": event.file_sha256})
+        for purged in event.data.get("documents", []):
+            details.append(
+                _("Purged: %(slot)s v%(version)s, SHA-256 %(hash)s")
+                % {
+                    "slot": _label(Slot, purged["slot"]),
+                    "version": purged["version"],
+                    "hash": purged["sha256"],
+                }
+            )
         for hook in hooks.get(event.pk, []):
             details.append(
                 _("Webhook to %(url)s: %(status)s")
@@ -275,11 +284,16 @@ class AsOf:
     open_request: dict[str, Any] | None = None  # slots, reasons, message, since
     remaining: timedelta | None = None  # business time left on the running clock
     paused: bool = False
+    legal_hold: str = ""  # the hold's status (HoldStatus), or "" when none
     events: int = 0
 
     @property
     def state_label(self) -> str:
         return _label(CaseState, self.state) if self.state else ""
+
+    @property
+    def legal_hold_label(self) -> str:
+        return _label(HoldStatus, self.legal_hold) if self.legal_hold else ""
 
 
 # Events after which nobody holds the case.
@@ -293,6 +307,20 @@ _UNASSIGNS = {
 }
 # Events that settle what was asked of the applicant.
 _SETTLES = {EventType.RESUBMITTED, EventType.REAPPLIED, EventType.UNFROZEN, EventType.CLOSED}
+_HOLD_EVENTS = {
+    EventType.LEGAL_HOLD_PROPOSED: HoldStatus.PROPOSED,
+    EventType.LEGAL_HOLD_PLACED: HoldStatus.ACTIVE,
+    EventType.LEGAL_HOLD_LIFT_PROPOSED: HoldStatus.LIFT_PROPOSED,
+    EventType.LEGAL_HOLD_LIFTED: "",
+    EventType.LEGAL_HOLD_DECLINED: "",
+}
+
+
+def _hold_after(kind: str, data: dict[str, Any]) -> str:
+    """The legal hold after one of its events (a declined lifting leaves the hold in force)."""
+    if kind == EventType.LEGAL_HOLD_DECLINED and data.get("declined") == HoldStatus.LIFT_PROPOSED:
+        return HoldStatus.ACTIVE
+    return _HOLD_EVENTS[EventType(kind)]
 
 
 def _replay(view: AsOf, event: CaseEvent, catalogue: dict[str, ReasonCode]) -> None:
@@ -315,6 +343,13 @@ def _replay(view: AsOf, event: CaseEvent, catalogue: dict[str, ReasonCode]) -> N
         current = view.documents.get(data["slot"])
         if current and current["version"] == data["version"]:
             current["verdict"] = data["verdict"]
+    elif kind == EventType.DOCUMENTS_PURGED:
+        for purged in data["documents"]:
+            current = view.documents.get(purged["slot"])
+            if current and current["version"] == purged["version"]:
+                current["purged"] = True
+    if kind in _HOLD_EVENTS:
+        view.legal_hold = _hold_after(kind, data)
     if kind in _SETTLES:
         view.open_request = None
     if kind == EventType.MATERIALS_REQUESTED or (

@@ -81,16 +81,25 @@ def _first_keyed_event(anchors: list[Anchor]) -> int | None:
     return min(candidates) if candidates else None
 
 
+def load_anchors(store: AnchorStore | None = None) -> tuple[list[Anchor], str]:
+    """The anchors of the store, checked, and "" ; or none and why they cannot be trusted."""
+    try:
+        return read_anchors(store), ""
+    except AnchorError as exc:
+        return [], str(exc)
+
+
 def verify_against_anchors(
-    *, case: Case | None = None, store: AnchorStore | None = None, against: str | None = None
+    *,
+    case: Case | None = None,
+    store: AnchorStore | None = None,
+    against: str | None = None,
+    loaded: tuple[list[Anchor], str] | None = None,
 ) -> AnchoredReport:
     """Every chain (or one case's) checked, and against the anchors up to `against` (an anchor's
-    name; by default the latest). Reads only."""
-    try:
-        anchors = read_anchors(store)
-        anchor_error = ""
-    except AnchorError as exc:
-        anchors, anchor_error = [], str(exc)
+    name; by default the latest). `loaded` (from load_anchors) spares reading the store again
+    when many cases are checked one by one. Reads only."""
+    anchors, anchor_error = loaded if loaded is not None else load_anchors(store)
     if against is not None and not anchor_error:
         names = [anchor.name for anchor in anchors]
         if against not in names:

@@ -6,7 +6,8 @@
 - `events`: CaseEvent (append-only, hash-chained), Notification (the e-mail outbox);
 - `sla`: SlaPolicy, CalendarOverride, SlaClock, SlaSegment; `config`: ConfigChange;
 - `checks`: Signal, DocumentHashBand; `access`: AccessLog; `append_only`: what the audit rows
-  share; `compliance`: ChainVerification, AuditCase (the auditors' list);
+  share; `compliance`: ChainVerification, LegalHold, EvidenceExport, ReportWeek and ReportFact (the
+  reports' summary table), AuditCase (the auditors' list);
 - `api`: integrations, API keys, idempotency, webhook subscriptions and deliveries.
 """
 
@@ -26,7 +27,14 @@ from cases.models.append_only import AuditTrailImmutable
 from cases.models.case import QUEUE_ORDER, Case
 from cases.models.catalogue import Program, ReasonCode, reasons_told
 from cases.models.checks import DocumentHashBand, Signal
-from cases.models.compliance import AuditCase, ChainVerification
+from cases.models.compliance import (
+    AuditCase,
+    ChainVerification,
+    EvidenceExport,
+    LegalHold,
+    ReportFact,
+    ReportWeek,
+)
 from cases.models.config import ConfigChange
 from cases.models.documents import Document, MaterialRequest, document_upload_path
 from cases.models.events import CaseEvent, CaseEventQuerySet, Notification
@@ -62,16 +70,20 @@ __all__ = [
     "DeliveryStatus",
     "Document",
     "DocumentHashBand",
+    "EvidenceExport",
     "ExternalApplicant",
     "FourEyesCase",
     "FrozenCase",
     "IdempotencyRecord",
     "Integration",
+    "LegalHold",
     "MaterialRequest",
     "MyCase",
     "Notification",
     "Program",
     "ReasonCode",
+    "ReportFact",
+    "ReportWeek",
     "Signal",
     "SlaClock",
     "SlaPolicy",

@@ -16,6 +16,7 @@ class AccessKind(models.TextChoices):
     VIEW_DOCUMENT = "view_document", _("Viewed a document")
     REVEAL_ID_NUMBER = "reveal_id_number", _("Revealed the ID number")
     SEARCH_ID_NUMBER = "search_id_number", _("Searched by ID number")
+    EXPORT_EVIDENCE = "export_evidence", _("Downloaded an evidence pack")
 
 
 class AccessLog(AppendOnlyModel):

@@ -209,6 +209,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("close_case", _("Can close cases")),
             ("view_all_cases", _("Can read every case")),
             ("export_case", _("Can export case evidence")),
+            ("place_legal_hold", _("Can place and lift legal holds")),
             ("configure_programs", _("Can configure programs and SLA policies")),
         ]
         indexes = [
@@ -286,6 +287,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 fields=["reviewer_activity_at"],
                 condition=Q(reviewer_activity_at__isnull=False),
                 name="case_reviewer_activity",
+            ),
+            # The backlog report: open cases by program, state and age (index-only on PostgreSQL).
+            models.Index(
+                fields=["program", "state", "submitted_at"],
+                condition=Q(state__in=[S.SUBMITTED, S.REVIEWING, S.NEEDS_MATERIALS]),
+                name="case_backlog",
+            ),
+            # The retention purge: closed cases of a program, oldest closure first.
+            models.Index(
+                fields=["program", "closed_at"],
+                condition=Q(state=S.CLOSED),
+                name="case_closed_retention",
             ),
         ]
 

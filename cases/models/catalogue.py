@@ -35,6 +35,17 @@ class Program(models.Model):
         _("approvals need a second signature"), default=False
     )
     is_active = models.BooleanField(_("accepting applications"), default=True)
+    # DESIGN §7: the record and its history stay for ever; the document files of a closed case
+    # go this long after closure, unless a legal hold keeps them (cases/compliance/retention.py).
+    retention_days = models.PositiveIntegerField(
+        _("keep document files after closure (days)"),
+        default=1825,
+        validators=[MinValueValidator(30)],
+        help_text=_(
+            "After this many days from closure the files of a closed case are purged; the record, "
+            "the file hashes and the history stay. A legal hold stops the purge."
+        ),
+    )
 
     class Meta:
         verbose_name = _("program")

@@ -56,6 +56,8 @@ class Document(models.Model):
     # and the software named in the original file's metadata, recorded before it was stripped.
     perceptual_hash = models.CharField(max_length=64, blank=True, default="")
     source_software = models.CharField(max_length=200, blank=True, default="")
+    # The file (and thumbnail) went under the retention rule; the row and its SHA-256 stay.
+    purged_at = models.DateTimeField(_("file purged"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("document")
@@ -71,10 +73,22 @@ class Document(models.Model):
                 condition=~Q(perceptual_hash=""),
                 name="document_perceptual_hash",
             ),
+            # The retention purge: a case's documents whose files are still stored.
+            models.Index(fields=["case"], condition=Q(purged_at=None), name="document_unpurged"),
+            # Purged rows whose stored file a run could not delete yet.
+            models.Index(
+                fields=["purged_at"],
+                condition=Q(purged_at__isnull=False) & ~Q(file=""),
+                name="document_purge_leftover",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case} {self.slot} v{self.version}"
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
 
 
 class MaterialRequest(models.Model):

@@ -48,6 +48,12 @@ class DecisionProposal(models.Model):
                 condition=Q(status=ProposalStatus.PENDING),
                 name="proposal_pending_queue",
             ),
+            # The reports' refresh: the second signatures of a week.
+            models.Index(
+                fields=["checked_at"],
+                condition=Q(checked_at__isnull=False),
+                name="proposal_checked",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

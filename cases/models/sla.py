@@ -139,6 +139,14 @@ class SlaClock(models.Model):
                 fields=["case"], condition=Q(stopped_at=None), name="one_open_clock_per_case"
             )
         ]
+        indexes = [
+            # The reports' refresh: the clocks stopped in a week (cases/compliance/statistics.py).
+            models.Index(
+                fields=["stopped_at"],
+                condition=Q(stopped_at__isnull=False),
+                name="slaclock_stopped",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -189,3 +189,57 @@ def test_worker_anchors_the_heads_and_verifies_every_chain_on_request(
     assert run.ok and run.requested_by == auditor and run.anchor_name == anchors[0].name
     assert settings.CELERY_BEAT_SCHEDULE["audit-anchor"]["task"] == AUDIT_ANCHOR
     assert settings.CELERY_BEAT_SCHEDULE["audit-verify"]["task"] == AUDIT_VERIFY
+
+
+def test_worker_purges_the_files_of_a_case_past_its_retention_period(
+    worker: Any, applicant: User, reviewer: User, settings: Any
+) -> None:
+    """What beat runs daily (cases.retention_purge), through the broker."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from cases.enqueue import RETENTION_PURGE, enqueue
+    from cases.models import Case, Document, Program
+    from cases.states import ProgramCode
+    from tests.factories import approved_case
+
+    Program.objects.filter(code=ProgramCode.REAL_NAME).update(retention_days=30)
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False):
+        case = approved_case(applicant, reviewer)
+        services.case_close(case=case, actor=applicant, reason_code="CLOSURE_REQUESTED")
+    enqueue(RETENTION_PURGE)
+    wait_for(
+        lambda: not Document.objects.filter(case=case, purged_at=None).exists(), "purge the files"
+    )
+    assert Case.objects.get(pk=case.pk).events.last().event_type == EventType.DOCUMENTS_PURGED
+    assert settings.CELERY_BEAT_SCHEDULE["retention-purge"]["task"] == RETENTION_PURGE
+
+
+def test_worker_builds_an_evidence_pack_and_reports_its_progress(
+    worker: Any, applicant: User, auditor: User, settings: Any, tmp_path: Any
+) -> None:
+    """An evidence pack asked for from the admin is built by a worker, through the broker."""
+    import zipfile
+
+    from django.core.files.storage import default_storage
+
+    from cases.compliance.evidence import evidence_request
+    from cases.enqueue import EVIDENCE_SWEEP
+    from cases.models import EvidenceExport
+    from cases.states import ExportStatus
+
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "anchors"
+    case = submitted_case(applicant)
+    export = evidence_request(actor=auditor, case=case, include_files=True)
+    ready = wait_for(
+        lambda: EvidenceExport.objects.filter(pk=export.pk, status=ExportStatus.READY).first(),
+        "build the evidence pack",
+    )
+    assert (ready.done, ready.total, ready.percent) == (1, 1, 100)
+    with default_storage.open(ready.file, "rb") as handle:
+        names = zipfile.ZipFile(handle).namelist()
+    assert f"{case.reference}/evidence.pdf" in names
+    assert len([n for n in names if "/documents/" in n]) == case.documents.count()
+    assert settings.CELERY_BEAT_SCHEDULE["evidence-sweep"]["task"] == EVIDENCE_SWEEP

@@ -82,6 +82,12 @@ def test_seed_demo_loads_every_program_in_every_state_once(demo_settings: Any) -
     for case in Case.objects.all():
         # The trail and the state agree: the newest event ends where the case is.
         assert case.events.order_by("-seq").first().to_state == case.state, case
+    # The reports show the demo at once: its decisions are counted in the summary table.
+    from cases.models import ReportFact
+
+    decided = Case.objects.exclude(decided_at=None).count()
+    sla = ReportFact.objects.filter(metric="sla").values_list("value", flat=True)
+    assert decided and sum(sla) >= decided
 
 
 def test_demo_users_of_every_role_sign_in_with_the_printed_password(demo_settings: Any) -> None:
