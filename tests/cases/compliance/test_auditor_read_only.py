@@ -28,7 +28,6 @@ from cases.audit import record_access
 from cases.compliance.evidence import evidence_request
 from cases.compliance.retention import legal_hold_propose
 from cases.compliance.verification import chain_verification_run
-from cases.services.config import config_save
 from cases.models import (
     AccessKind,
     AccessLog,
@@ -43,6 +42,7 @@ from cases.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from cases.services.config import config_save
 from cases.states import ProgramCode, Slot
 from tests.factories import approved_case, reviewing_case, submitted_case
 from tests.helpers import make_key, signed_in
@@ -99,7 +99,8 @@ def admin_model(route: str) -> type[models.Model] | None:
 def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row of the domain (all models of our apps but the auditor's own records)."""
     rows = {}
-    for model in [*apps.get_app_config("cases").get_models(), User]:
+    domain: list[type[models.Model]] = [*apps.get_app_config("cases").get_models(), User]
+    for model in domain:
         if model in OWN or model._meta.proxy:
             continue
         values = list(model._default_manager.order_by("pk").values())
