@@ -85,6 +85,8 @@ def account_export(*, user: User) -> dict[str, Any]:
                         "sha256": d.sha256,
                         "content_type": d.content_type,
                         "uploaded_at": d.uploaded_at.isoformat(),
+                        # Deleted under the retention rule: the row and its hash stay.
+                        "file_deleted_at": d.purged_at.isoformat() if d.purged_at else None,
                     }
                     for d in case.documents.order_by("slot", "version")
                 ],

@@ -5,6 +5,7 @@ Followed through the storage, the rows, the chain, the portal, the admin and the
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -104,6 +105,9 @@ def test_a_case_past_its_period_loses_its_files_and_keeps_record_hashes_and_hist
     assert document is not None
     portal = signed_in(applicant).get(reverse("portal:document", args=[case.uuid, document.pk]))
     assert portal.status_code == 410 and document.sha256 in portal.content.decode()
+    export = json.loads(signed_in(applicant).get(reverse("data_download")).content)
+    deleted = {d["sha256"]: d["file_deleted_at"] for d in export["cases"][0]["documents"]}
+    assert deleted == {sha: past(closed).isoformat() for sha in documents.values()}
     admin = signed_in(supervisor).get(
         reverse("admin:cases_document", args=[case.uuid, document.pk])
     )
