@@ -80,6 +80,17 @@ def record_access(
     )
 
 
+def record_accesses(
+    *, user: User, kind: str, ip: str | None, case_ids: Iterable[int], detail: str = ""
+) -> int:
+    """The same read of many cases at once (a bulk evidence export): one row per case."""
+    rows = AccessLog.objects.bulk_create(
+        AccessLog(user=user, kind=kind, case_id=case_id, detail=detail, ip=ip or None)
+        for case_id in case_ids
+    )
+    return len(rows)
+
+
 class AuditChainForked(Exception):
     """Two writers tried to extend one case's chain at once; the transaction must not commit."""
 

@@ -33,11 +33,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from cases import rules
 from cases.admin.base import ReadOnly, log_access, person
 from cases.admin.queues import QueueAdmin
 from cases.audit import client_ip
-from cases.compliance.anchors import AnchorError, read_anchors
-from cases.compliance.evidence import evidence_open, evidence_request, may_export, may_include_files
+from cases.compliance.evidence import evidence_open, evidence_request, may_include_files
 from cases.compliance.reports import (
     REPORTS,
     REPORTS_BY_NAME,
@@ -48,15 +48,16 @@ from cases.compliance.reports import (
     week_of,
 )
 from cases.compliance.retention import (
+    first_signer,
     holding,
     legal_hold_countersign,
     legal_hold_decline,
     legal_hold_propose,
     legal_hold_propose_lift,
-    may_hold,
     purge_due_at,
 )
 from cases.compliance.timeline import case_as_of, case_timeline, cases_handled_by
+from cases.compliance.verification import load_anchors
 from cases.enqueue import AUDIT_ANCHOR, AUDIT_VERIFY, enqueue
 from cases.errors import CaseActionError, InvalidState, NotPermitted, security_log
 from cases.models import (
@@ -130,10 +131,7 @@ class ChainVerificationAdmin(ReadOnly, admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        try:
-            anchors, anchor_error = read_anchors(), ""
-        except AnchorError as exc:
-            anchors, anchor_error = [], str(exc)
+        anchors, anchor_error = load_anchors()
         context = {
             "latest_anchor": anchors[-1] if anchors else None,
             "anchor_count": len(anchors),
@@ -248,10 +246,10 @@ class EvidenceExportAdmin(ReadOnly, admin.ModelAdmin):
     change_list_template = "admin/cases/evidence_change_list.html"
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_export(person(request))
+        return rules.may_export_evidence(person(request))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_export(person(request))
+        return rules.may_export_evidence(person(request))
 
     @admin.display(description=gettext_lazy("cases"))
     def selection(self, export: EvidenceExport) -> str:
@@ -321,7 +319,7 @@ class EvidenceExportAdmin(ReadOnly, admin.ModelAdmin):
     def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for one case's pack (`case` = its UUID) or a bulk export (the form's period)."""
         user = person(request)
-        if request.method != "POST" or not may_export(user):
+        if request.method != "POST" or not rules.may_export_evidence(user):
             return HttpResponseForbidden()
         case = None
         if request.POST.get("case"):
@@ -645,14 +643,18 @@ class AuditCaseAdmin(QueueAdmin):
                 "proposed_by", "placed_by", "lift_proposed_by", "lifted_by", "declined_by"
             ),
             "hold_forms": _hold_forms(request, current_hold, hold_form),
-            "can_export": may_export(person(request)),
+            "can_export": rules.may_export_evidence(person(request)),
             "can_export_files": may_include_files(person(request)),
         }
         return TemplateResponse(request, "admin/cases/audit_timeline.html", context, status=status)
 
     def legal_hold_view(self, request: HttpRequest, uuid: Any) -> HttpResponse:
         """Propose, countersign, decline or propose lifting a legal hold (supervisors)."""
-        if request.method != "POST" or not _reads(request) or not may_hold(person(request)):
+        if (
+            request.method != "POST"
+            or not _reads(request)
+            or not rules.may_place_legal_hold(person(request))
+        ):
             return HttpResponseForbidden()
         case = case_for_staff(person(request), uuid)
         action = request.POST.get("action", "")
@@ -744,17 +746,14 @@ HOLD_DONE = {
 def _hold_forms(request: HttpRequest, hold: LegalHold | None, bound: Any) -> list[HoldForm]:
     """The legal hold forms this person may use now (the bound one, with its errors, in place)."""
     user = person(request)
-    if not may_hold(user):
+    if not rules.may_place_legal_hold(user):
         return []
     if hold is None:
         actions = ["propose"]
     elif hold.status == HoldStatus.ACTIVE:
         actions = ["lift"]
     else:
-        first = (
-            hold.proposed_by_id if hold.status == HoldStatus.PROPOSED else hold.lift_proposed_by_id
-        )
-        actions = ["countersign", "decline"] if first != user.pk else []
+        actions = ["countersign", "decline"] if first_signer(hold) != user.pk else []
     return [
         bound if bound is not None and bound.action == action else HOLD_FORMS[action](prefix=action)
         for action in actions

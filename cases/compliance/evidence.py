@@ -39,18 +39,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases import rules
-from cases.audit import event_document, record_access
+from cases.audit import event_document, record_accesses
 from cases.compliance import chain
 from cases.compliance.anchors import Anchor, anchor_store
 from cases.compliance.pdf import Section, render_pdf
-from cases.compliance.timeline import Entry, case_timeline
+from cases.compliance.timeline import Entry, case_timeline, reason_lines
 from cases.compliance.verification import AnchoredReport, load_anchors, verify_against_anchors
 from cases.display import format_business, mask_id_number
 from cases.enqueue import BUILD_EVIDENCE, enqueue, enqueue_on_commit
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import (
     AccessKind,
-    AccessLog,
     Case,
     CaseEvent,
     DecisionProposal,
@@ -82,14 +81,9 @@ DECISIONS = {
 # --- who may --------------------------------------------------------------------------------
 
 
-def may_export(user: User) -> bool:
-    """Supervisors and auditors: every case's evidence (DESIGN §8)."""
-    return rules.may_export_evidence(user)
-
-
 def may_include_files(user: User) -> bool:
     """The document files go in only for someone who may open them."""
-    return may_export(user) and user.has_perm("cases.view_document")
+    return rules.may_export_evidence(user) and user.has_perm("cases.view_document")
 
 
 # --- asking ---------------------------------------------------------------------------------
@@ -124,7 +118,7 @@ def evidence_request(
     period. The build runs in a worker once this commits.
 
     Side effects: an EvidenceExport (queued); the build task published after commit."""
-    if not may_export(actor):
+    if not rules.may_export_evidence(actor):
         raise NotPermitted(_("You are not allowed to export evidence."))
     if include_files and not may_include_files(actor):
         raise NotPermitted(_("You are not allowed to export the document files."))
@@ -441,20 +435,13 @@ def _verification(case: Case, report: AnchoredReport, head: dict[str, Any] | Non
     )
 
 
-def _reason_text(codes: list[str], catalogue: dict[str, ReasonCode]) -> str:
-    return "\n".join(
-        f"{code}: {catalogue[code].applicant_message()}" if code in catalogue else code
-        for code in codes
-    )
-
-
 def _decisions(case: Case, catalogue: dict[str, ReasonCode]) -> Section:
     rows = [
         (
             f"#{event.seq}\n{_when(event.created_at)}",
             event.get_event_type_display(),
             event.actor_label,
-            _reason_text(list(event.reason_codes), catalogue),
+            "\n".join(reason_lines(event.reason_codes, catalogue)),
             "\n".join(x for x in (event.message, str(event.data.get("note") or "")) if x),
         )
         for event in CaseEvent.objects.filter(case=case, event_type__in=DECISIONS).order_by("seq")
@@ -686,7 +673,7 @@ def evidence_open(export: EvidenceExport, *, user: User, ip: str | None) -> IO[b
     """The archive for its requester, each case it holds logged as exported by them.
 
     Side effects: one AccessLog row per case (kind export_evidence)."""
-    if export.requested_by_id != user.pk or not may_export(user):
+    if export.requested_by_id != user.pk or not rules.may_export_evidence(user):
         raise NotPermitted(_("Only the person who asked for this pack may download it."))
     if export.status != ExportStatus.READY or not export.file:
         raise InvalidInput(_("This pack is not ready, or it was deleted after its time."))
@@ -694,24 +681,11 @@ def evidence_open(export: EvidenceExport, *, user: User, ip: str | None) -> IO[b
         "export": export.uuid,
         "files": _(", with the document files") if export.include_files else "",
     }
-    with transaction.atomic():
-        if export.case_id:
-            record_access(
-                user=user,
-                kind=AccessKind.EXPORT_EVIDENCE,
-                case=export.case,
-                ip=ip,
-                detail=detail[:200],
-            )
-        else:
-            AccessLog.objects.bulk_create(
-                AccessLog(
-                    user=user,
-                    kind=AccessKind.EXPORT_EVIDENCE,
-                    case_id=case_id,
-                    ip=ip or None,
-                    detail=detail[:200],
-                )
-                for case_id in export_cases(export).values_list("pk", flat=True).iterator()
-            )
+    record_accesses(
+        user=user,
+        kind=AccessKind.EXPORT_EVIDENCE,
+        ip=ip,
+        case_ids=export_cases(export).values_list("pk", flat=True).iterator(),
+        detail=detail[:200],
+    )
     return default_storage.open(export.file, "rb")

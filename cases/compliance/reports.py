@@ -113,11 +113,7 @@ def _facts(metric: str, filters: Filters) -> QuerySet[ReportFact]:
 
 
 def _weeks(filters: Filters) -> list[date]:
-    weeks, week = [], filters.first_week
-    while week <= filters.last_week:
-        weeks.append(week)
-        week += timedelta(days=7)
-    return weeks
+    return weeks_between(filters.first_week, filters.last_week)
 
 
 def _programs() -> dict[str, str]:
@@ -177,8 +173,8 @@ def sla_attainment(filters: Filters) -> Figures:
 # --- time to decision ----------------------------------------------------------------------
 
 
-def _bucket_label(edge: int) -> str:
-    edges = list(DAY_BUCKETS)
+def _days_label(edges: tuple[int, ...], edge: int) -> str:
+    """A bucket of days by its lower edge: "2–3 days", or "7+ days" for the last."""
     index = edges.index(edge)
     if index == len(edges) - 1:
         return _("%(n)s+ days") % {"n": edge}
@@ -201,7 +197,7 @@ def time_to_decision(filters: Filters) -> Figures:
         running["end_to_end_days"] += end
         rows.append(
             [
-                _bucket_label(edge),
+                _days_label(DAY_BUCKETS, edge),
                 review,
                 _percent(_share(running["review_days"], review_total)),
                 end,
@@ -212,7 +208,7 @@ def time_to_decision(filters: Filters) -> Figures:
     within_5 = sum(counts[("end_to_end_days", e)] for e in DAY_BUCKETS if e < 5)
     chart = bar_chart(
         title=str(_("Time to decision and end to end (business days)")),
-        categories=[_bucket_label(e) for e in DAY_BUCKETS],
+        categories=[_days_label(DAY_BUCKETS, e) for e in DAY_BUCKETS],
         series={
             str(_("time to decision (review clock)")): [
                 counts[("review_days", e)] for e in DAY_BUCKETS
@@ -249,13 +245,6 @@ def time_to_decision(filters: Filters) -> Figures:
 # --- backlog by age ------------------------------------------------------------------------
 
 
-def _age_label(edge: int) -> str:
-    index = AGE_BUCKETS.index(edge)
-    if index == len(AGE_BUCKETS) - 1:
-        return _("%(n)s+ days") % {"n": edge}
-    return _("%(a)s–%(b)s days") % {"a": edge, "b": AGE_BUCKETS[index + 1]}
-
-
 def backlog(filters: Filters) -> Figures:
     """The open cases now, by how long since they were submitted (the period is not used)."""
     edges = list(AGE_BUCKETS)
@@ -284,7 +273,7 @@ def backlog(filters: Filters) -> Figures:
         for e in edges
     ]
     waiting = [counts.get(CaseState.NEEDS_MATERIALS, {}).get(f"b{e}", 0) for e in edges]
-    labels = [_age_label(e) for e in edges]
+    labels = [_days_label(AGE_BUCKETS, e) for e in edges]
     chart = bar_chart(
         title=str(_("Open cases by age")),
         categories=labels,

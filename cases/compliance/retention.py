@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cases import rules
-from cases.actors import SYSTEM, Actor
+from cases.actors import SYSTEM
 from cases.audit import record_case_event
 from cases.errors import FourEyesConflict, InvalidInput, InvalidState
 from cases.guards import case_lock, refuse
@@ -33,10 +33,6 @@ from cases.states import HOLDING, CaseState, EventType, HoldStatus
 
 log = logging.getLogger(__name__)
 BATCH = 200
-
-
-def may_hold(actor: Actor) -> bool:
-    return rules.may_place_legal_hold(actor)
 
 
 def holding(case: Case) -> LegalHold | None:
@@ -79,7 +75,7 @@ def legal_hold_propose(
     reason = _reason(reason)
     with transaction.atomic():
         case = case_lock(case)
-        if not may_hold(actor):
+        if not rules.may_place_legal_hold(actor):
             raise refuse(case, actor, "hold", _("You are not allowed to place legal holds."))
         if holding(case) is not None:
             raise InvalidState(_("This case is already under a legal hold or a proposed one."))
@@ -107,7 +103,7 @@ def legal_hold_propose_lift(
     reason = _reason(reason, "lift_reason")
     with transaction.atomic():
         case, hold = _locked_hold(hold)
-        if not may_hold(actor):
+        if not rules.may_place_legal_hold(actor):
             raise refuse(case, actor, "lift", _("You are not allowed to lift legal holds."))
         if hold.status != HoldStatus.ACTIVE:
             raise InvalidState(_("Only a legal hold in force can be lifted."))
@@ -125,18 +121,22 @@ def legal_hold_propose_lift(
     return hold
 
 
-def _first_signer(hold: LegalHold) -> int | None:
+def first_signer(hold: LegalHold) -> int | None:
+    """Who signed what waits for a countersignature (the proposal or the lifting), or None."""
     if hold.status == HoldStatus.PROPOSED:
         return hold.proposed_by_id
     if hold.status == HoldStatus.LIFT_PROPOSED:
         return hold.lift_proposed_by_id
-    raise InvalidState(_("Nothing about this legal hold waits for a countersignature."))
+    return None
 
 
 def _second_signature(case: Case, hold: LegalHold, actor: User, verb: str) -> None:
-    if not may_hold(actor):
+    if not rules.may_place_legal_hold(actor):
         raise refuse(case, actor, verb, _("You are not allowed to countersign legal holds."))
-    if _first_signer(hold) == actor.pk:
+    first = first_signer(hold)
+    if first is None:
+        raise InvalidState(_("Nothing about this legal hold waits for a countersignature."))
+    if first == actor.pk:
         raise FourEyesConflict(
             _("The second signature must come from a different supervisor than the first.")
         )

@@ -54,7 +54,8 @@ def _label(choices: Any, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-def _reason_lines(codes: Iterable[str], catalogue: dict[str, ReasonCode]) -> list[str]:
+def reason_lines(codes: Iterable[str], catalogue: dict[str, ReasonCode]) -> list[str]:
+    """Each reason code with the text the applicant reads for it."""
     return [
         f"{code}: {catalogue[code].applicant_message()}" if code in catalogue else code
         for code in codes
@@ -81,7 +82,7 @@ def _event_entries(case: Case, catalogue: dict[str, ReasonCode]) -> list[Entry]:
             )
         details += [
             _("Reason: %(reason)s") % {"reason": r}
-            for r in _reason_lines(event.reason_codes, catalogue)
+            for r in reason_lines(event.reason_codes, catalogue)
         ]
         if event.message:
             details.append(_("Message: %(text)s") % {"text": event.message})
